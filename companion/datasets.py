@@ -1,0 +1,103 @@
+"""Offline, seeded data sets used by the chapters.
+
+Every function returns a :class:`Dataset` with a train/test split. Nothing is downloaded:
+the data are either generated from a seed or ship inside scikit-learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Dataset", "age_bp", "disk", "breast_cancer"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A split data set: features ``X_*`` of shape (m, p), labels ``y_*`` of shape (m,)."""
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def p(self) -> int:
+        """Number of features."""
+        return self.X_train.shape[1]
+
+
+def _check_size(n: int, test_size: float) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
+        raise ValueError(f"n must be an int of at least 10 rows, got {n!r}")
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must lie strictly between 0 and 1, got {test_size}")
+
+
+def age_logit(age: np.ndarray, bp: np.ndarray) -> np.ndarray:
+    """The seed's true log-odds of disease: -6 + 0.04 age + 0.002 age^2 + 1.2 bp."""
+    return -6.0 + 0.04 * age + 0.002 * age**2 + 1.2 * bp
+
+
+def age_bp(n: int = 3000, seed: int = 0, test_size: float = 0.3) -> Dataset:
+    """Seed 001's patients: Age ~ N(45, 12), BP ~ Bernoulli(0.5) (1 = high), y ~ Bernoulli(p).
+
+    p = sigmoid(-6 + 0.04 Age + 0.002 Age^2 + 1.2 BP). With the defaults this draws the
+    very numbers of the seed (``default_rng(0)``, then ``train_test_split(random_state=0)``).
+    Features are raw (years, 0/1); the book's models standardise Age inside the network.
+    """
+    from sklearn.model_selection import train_test_split
+
+    _check_size(n, test_size)
+    rng = np.random.default_rng(seed)
+    age = rng.normal(45, 12, size=n)
+    bp = rng.integers(0, 2, size=n).astype(float)
+    prob = 1.0 / (1.0 + np.exp(-age_logit(age, bp)))
+    y = rng.binomial(1, prob).astype(float)
+    X = np.stack([age, bp], axis=1)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size, random_state=seed)
+    return Dataset(X_train, X_test, y_train, y_test, ("Age", "BP"),
+                   "Synthetic patients: age in years, blood pressure high (1) or normal (0).")
+
+
+def disk(n: int = 5000, seed: int = 2020) -> Dataset:
+    """Seed 004's disk: ``make_gaussian_quantiles(n, 2 features, 2 classes)``, labels flipped.
+
+    Points inside the median-radius circle get y = 1. Split with
+    ``train_test_split(random_state=seed)`` (25 % test), as in the seed.
+    """
+    from sklearn.datasets import make_gaussian_quantiles
+    from sklearn.model_selection import train_test_split
+
+    _check_size(n, 0.25)
+    X, y = make_gaussian_quantiles(n_samples=n, n_features=2, n_classes=2, random_state=seed)
+    y = (1 - y).astype(float)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=seed)
+    return Dataset(X_train, X_test, y_train, y_test, ("x1", "x2"),
+                   "Two standard-normal features; y = 1 inside the median circle.")
+
+
+def breast_cancer(test_size: float = 0.3, seed: int = 0) -> Dataset:
+    """The Wisconsin diagnostic breast-cancer data shipped with scikit-learn (569 x 30).
+
+    Stratified split, then every feature standardised with the *training* mean and
+    standard deviation only: x_std = (x - mean_train) / sd_train. y = 1 means malignant
+    (scikit-learn codes malignant as 0; the book flips it so "positive" = cancer).
+    """
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must lie strictly between 0 and 1, got {test_size}")
+    raw = load_breast_cancer()
+    X, y = raw.data.astype(float), (1 - raw.target).astype(float)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    mean, sd = X_train.mean(axis=0), X_train.std(axis=0)
+    return Dataset((X_train - mean) / sd, (X_test - mean) / sd, y_train, y_test,
+                   tuple(str(name) for name in raw.feature_names),
+                   "Wisconsin diagnostic breast cancer; y = 1 malignant; standardised.")

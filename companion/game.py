@@ -1,0 +1,357 @@
+"""Cooperative games and their exact and sampled Shapley values (chapter 1).
+
+A *game* on ``n`` players is any callable ``v(masks)`` that takes a boolean array of
+shape ``(k, n)`` (one row per coalition ``S``, ``True`` = player present) and returns
+``k`` floats ``v(S)``. Everything in this module works on that contract, so the same
+functions explain a table of numbers, a model with "missing" features, or anything else.
+
+Coalitions are numbered by bit masks: coalition ``k`` contains player ``j`` exactly when
+bit ``j`` of ``k`` is set. ``0`` is the empty coalition and ``2**n - 1`` the grand one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Game",
+    "MAX_EXACT_PLAYERS",
+    "MAX_PERMUTATION_PLAYERS",
+    "TabularGame",
+    "three_player_game",
+    "coalition_masks",
+    "evaluate_game",
+    "shapley_values",
+    "shapley_by_permutations",
+    "permutation_estimate",
+]
+
+Game = Callable[[np.ndarray], np.ndarray]
+
+#: Largest n for which :func:`shapley_values` enumerates all 2**n coalitions.
+MAX_EXACT_PLAYERS = 22
+#: Largest n for which :func:`shapley_by_permutations` walks all n! orderings.
+MAX_PERMUTATION_PLAYERS = 9
+#: Coalitions per call of the game: bounds the memory of one batched evaluation.
+DEFAULT_CHUNK = 1 << 15
+
+
+# ----------------------------------------------------------------------------- helpers
+def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """Return a ``numpy`` Generator from a Generator, an int seed, or ``None``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"rng must be a numpy Generator, an int seed or None, not {type(rng).__name__}"
+    )
+
+
+def _check_n(n: object, what: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{what} must be an int number of players, not {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{what} must be at least 1 player, got {n}")
+    return int(n)
+
+
+def _resolve_n(game: Game, n: int | None) -> int:
+    """Number of players: the explicit ``n`` or the game's ``.n`` attribute."""
+    if not callable(game):
+        raise TypeError(f"game must be callable as v(masks), got {type(game).__name__}")
+    game_n = getattr(game, "n", None)
+    if n is None:
+        if game_n is None:
+            raise ValueError(
+                "the game has no .n attribute: pass the number of players as n=..."
+            )
+        return _check_n(game_n, "game.n")
+    n = _check_n(n)
+    if game_n is not None and int(game_n) != n:
+        raise ValueError(f"n={n} disagrees with the game's own n={game_n}")
+    return n
+
+
+def check_masks(masks: object, n: int) -> np.ndarray:
+    """Validate a coalition batch: a boolean ndarray of shape ``(k, n)``."""
+    if not isinstance(masks, np.ndarray):
+        raise TypeError(
+            f"masks must be a numpy bool array of shape (k, {n}), got {type(masks).__name__}"
+        )
+    if masks.dtype != np.bool_:
+        raise TypeError(
+            f"masks must have dtype bool (True = player present), got {masks.dtype}; "
+            "convert with masks.astype(bool)"
+        )
+    if masks.ndim != 2 or masks.shape[1] != n:
+        raise ValueError(
+            f"masks must have shape (k, {n}) for a game on {n} players, got {masks.shape}"
+        )
+    return masks
+
+
+def coalition_masks(codes: np.ndarray, n: int) -> np.ndarray:
+    """Boolean masks of shape ``(len(codes), n)``: row r has player j iff bit j of codes[r]."""
+    codes = np.asarray(codes, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(bool)
+
+
+def _mask_codes(masks: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`coalition_masks`: the integer code of every row."""
+    weights = np.left_shift(np.int64(1), np.arange(masks.shape[1], dtype=np.int64))
+    return masks.astype(np.int64) @ weights
+
+
+def evaluate_game(game: Game, masks: np.ndarray) -> np.ndarray:
+    """Call ``game(masks)`` once and check it returns ``k`` finite floats ``v(S)``."""
+    values = np.asarray(game(masks), dtype=float)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.shape != (masks.shape[0],):
+        raise ValueError(
+            f"the game returned shape {values.shape} for {masks.shape[0]} coalitions; "
+            f"v(masks) must return one float per row, shape ({masks.shape[0]},)"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            "the game returned NaN or inf for some coalition; every v(S) must be finite"
+        )
+    return values
+
+
+def _all_values(game: Game, n: int, chunk: int) -> np.ndarray:
+    """``v(S)`` for all ``2**n`` coalitions, indexed by code, in calls of <= chunk rows."""
+    total = 1 << n
+    values = np.empty(total, dtype=float)
+    for start in range(0, total, chunk):
+        codes = np.arange(start, min(start + chunk, total), dtype=np.int64)
+        values[start : start + len(codes)] = evaluate_game(game, coalition_masks(codes, n))
+    return values
+
+
+def _popcount(codes: np.ndarray) -> np.ndarray:
+    """Number of set bits of every int64 code: |S| for every coalition."""
+    counts = np.zeros(codes.shape, dtype=np.int64)
+    c = codes.copy()
+    while np.any(c):
+        counts += c & 1
+        c >>= 1
+    return counts
+
+
+# ----------------------------------------------------------------------------- games
+class TabularGame:
+    """A game given by a table ``{coalition: v(S)}`` over named players.
+
+    ``players`` is a sequence of distinct hashable names; ``values`` maps every one of
+    the ``2**n`` coalitions (as a frozenset, set, tuple or list of names) to a finite
+    number. The object is a game: ``game(masks)`` returns ``v(S)`` for each boolean row.
+    """
+
+    def __init__(self, players: Sequence[Hashable], values: Mapping[Iterable, float]):
+        players = list(players)
+        if not players:
+            raise ValueError("a game needs at least one player; players is empty")
+        if len(set(players)) != len(players):
+            raise ValueError(f"player names must be distinct, got {players}")
+        n = len(players)
+        if n > MAX_EXACT_PLAYERS:
+            raise ValueError(
+                f"a table of 2**{n} coalitions is too large; at most "
+                f"{MAX_EXACT_PLAYERS} players are supported"
+            )
+        index = {p: j for j, p in enumerate(players)}
+        table = np.full(1 << n, np.nan)
+        for coalition, value in values.items():
+            if isinstance(coalition, str):
+                raise TypeError(
+                    f"coalition {coalition!r} is a string; give a frozenset of names "
+                    f"such as frozenset({{{coalition!r}}})"
+                )
+            members = frozenset(coalition)
+            unknown = members - index.keys()
+            if unknown:
+                raise ValueError(
+                    f"coalition {set(members)} names unknown players {sorted(map(str, unknown))}; "
+                    f"the players are {players}"
+                )
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError(f"v({set(members) or '{}'}) = {value} is not finite")
+            table[sum(1 << index[p] for p in members)] = value
+        missing = np.flatnonzero(np.isnan(table))
+        if missing.size:
+            examples = [
+                "{" + ", ".join(str(players[j]) for j in range(n) if code >> j & 1) + "}"
+                for code in missing[:4]
+            ]
+            raise ValueError(
+                f"the table lacks {missing.size} of the {1 << n} coalitions "
+                f"(for example {', '.join(examples)}); give v(S) for every subset of players, "
+                "including the empty one"
+            )
+        self.players = tuple(players)
+        self.n = n
+        self._table = table
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        """``v(S)`` for every boolean row of ``masks`` (shape ``(k, n)``)."""
+        return self._table[_mask_codes(check_masks(masks, self.n))]
+
+    def value(self, coalition: Iterable[Hashable]) -> float:
+        """``v(S)`` for one coalition given by player names."""
+        members = set(coalition)
+        unknown = members - set(self.players)
+        if unknown:
+            raise ValueError(f"unknown players {sorted(map(str, unknown))}; the players are {list(self.players)}")
+        return float(self._table[sum(1 << self.players.index(p) for p in members)])
+
+    def __repr__(self) -> str:
+        return f"TabularGame(players={list(self.players)})"
+
+
+def three_player_game() -> TabularGame:
+    """The book's running example: players A, B, C with v(ABC) = 200.
+
+    v: {} = 0, A = 100, B = 80, C = 60, AB = 180, AC = 160, BC = 140, ABC = 200;
+    its Shapley values are phi = (260/3, 200/3, 140/3) = (86.67, 66.67, 46.67).
+    """
+    v = {
+        (): 0, ("A",): 100, ("B",): 80, ("C",): 60,
+        ("A", "B"): 180, ("A", "C"): 160, ("B", "C"): 140, ("A", "B", "C"): 200,
+    }
+    return TabularGame(["A", "B", "C"], v)
+
+
+# ----------------------------------------------------------------------------- exact values
+def _size_weights(n: int) -> np.ndarray:
+    """w[s] = s! (n - s - 1)! / n! for s = 0..n-1, computed without overflow."""
+    s = np.arange(n)
+    return 1.0 / (n * np.array([math.comb(n - 1, int(k)) for k in s], dtype=float))
+
+
+def shapley_values(game: Game, n: int | None = None, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
+    r"""Exact Shapley values by the subset formula.
+
+    .. math::
+        \phi_i = \sum_{S \subseteq N \setminus \{i\}} \frac{|S|!\,(n-|S|-1)!}{n!}
+                 \big[v(S \cup \{i\}) - v(S)\big]
+
+    All ``2**n`` coalitions are built as boolean masks and ``v`` is called on them in
+    batches of at most ``chunk`` rows, so memory stays bounded; each coalition is
+    evaluated exactly once. Refuses ``n > MAX_EXACT_PLAYERS``: use
+    :func:`permutation_estimate` there.
+    """
+    n = _resolve_n(game, n)
+    if n > MAX_EXACT_PLAYERS:
+        raise ValueError(
+            f"exact Shapley values need all 2**{n} coalitions; the limit is "
+            f"{MAX_EXACT_PLAYERS} players. Use permutation_estimate(game, n_permutations, ...) "
+            "for a sampled estimate instead"
+        )
+    if chunk < 1:
+        raise ValueError(f"chunk must be a positive number of coalitions, got {chunk}")
+    values = _all_values(game, n, chunk)
+    weights = _size_weights(n)
+    without_i = np.arange(1 << (n - 1), dtype=np.int64)  # coalitions of the n-1 others
+    sizes = _popcount(without_i)
+    w = weights[sizes]
+    phi = np.empty(n)
+    for i in range(n):
+        # insert a zero bit at position i: S ranges over coalitions without player i
+        low = without_i & ((1 << i) - 1)
+        S = ((without_i >> i) << (i + 1)) | low
+        phi[i] = np.dot(w, values[S | (1 << i)] - values[S])
+    return phi
+
+
+def shapley_by_permutations(game: Game, n: int | None = None) -> np.ndarray:
+    r"""Exact Shapley values as the average marginal contribution over all n! orderings.
+
+    .. math::
+        \phi_i = \frac{1}{n!} \sum_{\pi} \big[v(P_i^\pi \cup \{i\}) - v(P_i^\pi)\big]
+
+    where :math:`P_i^\pi` is the set of players before ``i`` in ordering :math:`\pi`.
+    Every ordering is walked (``v`` is evaluated once per distinct coalition), so this is
+    the definition itself, limited to ``n <= MAX_PERMUTATION_PLAYERS``.
+    """
+    n = _resolve_n(game, n)
+    if n > MAX_PERMUTATION_PLAYERS:
+        raise ValueError(
+            f"{n}! orderings are too many to walk; the limit is {MAX_PERMUTATION_PLAYERS} "
+            "players. Use shapley_values (subset formula) or permutation_estimate"
+        )
+    values = _all_values(game, n, DEFAULT_CHUNK)
+
+    def lookup(masks: np.ndarray) -> np.ndarray:
+        return values[_mask_codes(masks)]
+
+    perms = np.array(list(itertools.permutations(range(n))), dtype=np.int64)
+    return _ordering_marginals(lookup, perms, DEFAULT_CHUNK) / len(perms)
+
+
+# ----------------------------------------------------------------------------- sampling
+def _sample_orderings(n: int, n_permutations: int, rng: np.random.Generator, antithetic: bool) -> np.ndarray:
+    """``n_permutations`` random orderings of ``range(n)``, one per row."""
+    m = n_permutations // 2 if antithetic else n_permutations
+    perms = rng.permuted(np.tile(np.arange(n), (m, 1)), axis=1)
+    return np.concatenate([perms, perms[:, ::-1]]) if antithetic else perms
+
+
+def _ordering_marginals(game: Game, perms: np.ndarray, chunk: int) -> np.ndarray:
+    """Sum over the orderings in ``perms`` of each player's marginal contribution.
+
+    Ordering k visits the n + 1 prefixes P_0 = {} , ..., P_n = N; prefix t holds the
+    players of rank < t. All prefixes of a block of orderings go through ``game`` in one call.
+    """
+    m, n = perms.shape
+    ranks = np.argsort(perms, axis=1)  # ranks[k, j]: position of player j in ordering k
+    steps = np.arange(n + 1)
+    block = max(1, chunk // (n + 1))
+    total = np.zeros(n)
+    for start in range(0, m, block):
+        r = ranks[start : start + block]
+        masks = r[:, None, :] < steps[None, :, None]  # (b, n + 1, n)
+        values = evaluate_game(game, masks.reshape(-1, n)).reshape(len(r), n + 1)
+        contrib = np.diff(values, axis=1)  # contrib[k, t]: the player of rank t joins
+        np.add.at(total, perms[start : start + block].ravel(), contrib.ravel())
+    return total
+
+
+def permutation_estimate(
+    game: Game,
+    n_permutations: int,
+    n: int | None = None,
+    rng: np.random.Generator | int | None = None,
+    antithetic: bool = False,
+    chunk: int = DEFAULT_CHUNK,
+) -> np.ndarray:
+    r"""Monte-Carlo Shapley values from ``n_permutations`` random orderings.
+
+    .. math::
+        \hat\phi_i = \frac{1}{m} \sum_{k=1}^{m} \big[v(P_i^{\pi_k} \cup \{i\}) - v(P_i^{\pi_k})\big]
+
+    Unbiased, with error shrinking like :math:`1/\sqrt{m}`. Each ordering costs ``n + 1``
+    evaluations of ``v`` (its ``n + 1`` prefixes), done in batched calls of at most about
+    ``chunk`` coalitions. With ``antithetic=True`` every sampled ordering is paired with
+    its reverse (``n_permutations`` must then be even); the pair's errors are negatively
+    correlated, which lowers the variance (Mitchell et al. 2022). Efficiency
+    :math:`\sum_i \hat\phi_i = v(N) - v(\varnothing)` holds exactly for every sample.
+    """
+    n = _resolve_n(game, n)
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)):
+        raise TypeError(f"n_permutations must be an int, not {type(n_permutations).__name__}")
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be at least 1, got {n_permutations}")
+    if antithetic and n_permutations % 2:
+        raise ValueError(
+            f"antithetic sampling pairs each ordering with its reverse: n_permutations "
+            f"must be even, got {n_permutations}"
+        )
+    perms = _sample_orderings(n, int(n_permutations), _as_rng(rng), antithetic)
+    return _ordering_marginals(game, perms, chunk) / len(perms)

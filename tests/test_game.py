@@ -1,0 +1,252 @@
+"""Tests of companion.game: exact values, the axioms, sampling, and bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from companion import game as G
+from companion import (
+    TabularGame,
+    permutation_estimate,
+    shapley_by_permutations,
+    shapley_values,
+    three_player_game,
+)
+
+
+class RandomGame:
+    """A game given by an array of 2**n values indexed by coalition code."""
+
+    def __init__(self, table: np.ndarray):
+        self.table = np.asarray(table, dtype=float)
+        self.n = int(np.log2(len(self.table)))
+        self.calls = 0
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        G.check_masks(masks, self.n)
+        return self.table[masks.astype(np.int64) @ (1 << np.arange(self.n))]
+
+
+def tables(min_n: int = 1, max_n: int = 8):
+    """Hypothesis strategy: a random game table for n in [min_n, max_n]."""
+    return st.integers(min_n, max_n).flatmap(
+        lambda n: st.lists(
+            st.floats(-100, 100, allow_nan=False, allow_infinity=False),
+            min_size=1 << n,
+            max_size=1 << n,
+        ).map(np.array)
+    )
+
+
+# --------------------------------------------------------------------------- the example
+def test_three_player_game_values():
+    phi = shapley_values(three_player_game())
+    np.testing.assert_allclose(phi, [260 / 3, 200 / 3, 140 / 3], rtol=0, atol=1e-12)
+
+
+def test_three_player_game_by_hand_subset_formula():
+    g = three_player_game()
+    v = g.value
+    phi_a = (v("A") - v("")) / 3 + (v("AB") - v("B")) / 6 + (v("AC") - v("C")) / 6 + (v("ABC") - v("BC")) / 3
+    assert phi_a == pytest.approx(86.6666666667)
+
+
+def test_tabular_game_call_matches_table():
+    g = three_player_game()
+    masks = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=bool)
+    np.testing.assert_array_equal(g(masks), [0, 100, 180, 200])
+    assert g.players == ("A", "B", "C") and g.n == 3
+
+
+# --------------------------------------------------------------------------- agreement
+@settings(max_examples=40, deadline=None)
+@given(tables(1, 7))
+def test_subset_formula_equals_all_orderings(table):
+    game = RandomGame(table)
+    np.testing.assert_allclose(shapley_values(game), shapley_by_permutations(game), atol=1e-9)
+
+
+def test_sampled_estimator_converges_to_exact():
+    rng = np.random.default_rng(1)
+    game = RandomGame(rng.normal(size=1 << 6))
+    exact = shapley_values(game)
+    errors = [
+        np.abs(permutation_estimate(game, m, rng=2) - exact).max() for m in (10, 100, 1000, 10000)
+    ]
+    assert errors[-1] < errors[0]
+    assert errors[-1] < 0.05
+
+
+def test_all_orderings_through_sampler_is_exact():
+    """Feeding every ordering to the sampler's averaging gives the exact value."""
+    game = RandomGame(np.random.default_rng(3).normal(size=1 << 4))
+    perms = np.array(list(itertools.permutations(range(4))))
+    est = G._ordering_marginals(game, perms, chunk=7) / len(perms)
+    np.testing.assert_allclose(est, shapley_values(game), atol=1e-12)
+
+
+def test_antithetic_reduces_error_on_a_nearly_additive_game():
+    rng = np.random.default_rng(4)
+    n = 8
+    codes = np.arange(1 << n)
+    masks = G.coalition_masks(codes, n)
+    w = rng.normal(size=n)
+    table = masks @ w + 0.3 * (masks.sum(1) ** 2)  # symmetric interaction
+    game = RandomGame(table)
+    exact = shapley_values(game)
+    err = {a: np.mean([np.linalg.norm(permutation_estimate(game, 20, rng=s, antithetic=a) - exact)
+                       for s in range(30)]) for a in (False, True)}
+    assert err[True] < err[False]
+
+
+def test_permutation_estimate_is_seeded_and_efficient():
+    game = RandomGame(np.random.default_rng(5).normal(size=1 << 5))
+    a = permutation_estimate(game, 50, rng=7)
+    b = permutation_estimate(game, 50, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    assert a.sum() == pytest.approx(game.table[-1] - game.table[0], abs=1e-12)
+
+
+def test_chunking_does_not_change_the_values():
+    game = RandomGame(np.random.default_rng(6).normal(size=1 << 9))
+    full = shapley_values(game)
+    small = RandomGame(game.table)
+    np.testing.assert_allclose(shapley_values(small, chunk=37), full, atol=1e-12)
+    assert small.calls == -(-512 // 37)
+
+
+def test_twenty_players_work():
+    n = 20
+    w = np.random.default_rng(7).normal(size=n)
+
+    def additive(masks):
+        return masks @ w
+
+    np.testing.assert_allclose(shapley_values(additive, n=n), w, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- the axioms
+@settings(max_examples=50, deadline=None)
+@given(tables(1, 8))
+def test_efficiency(table):
+    phi = shapley_values(RandomGame(table))
+    assert phi.sum() == pytest.approx(table[-1] - table[0], abs=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tables(2, 7), st.data())
+def test_symmetry(table, data):
+    """Make players i and j interchangeable; they must then get the same value."""
+    n = int(np.log2(len(table)))
+    i, j = data.draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=2, unique=True))
+    codes = np.arange(1 << n)
+    bi, bj = (codes >> i) & 1, (codes >> j) & 1
+    swapped = codes ^ ((bi ^ bj) << i) ^ ((bi ^ bj) << j)
+    symmetric = (table + table[swapped]) / 2
+    phi = shapley_values(RandomGame(symmetric))
+    assert phi[i] == pytest.approx(phi[j], abs=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tables(1, 7))
+def test_null_player(table):
+    """Add a player who changes nothing: it gets zero, the others keep their values."""
+    n = int(np.log2(len(table)))
+    extended = np.concatenate([table, table])  # bit n (the new player) is ignored
+    phi = shapley_values(RandomGame(extended))
+    assert phi[n] == pytest.approx(0.0, abs=1e-8)
+    np.testing.assert_allclose(phi[:n], shapley_values(RandomGame(table)), atol=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 7).flatmap(lambda n: st.tuples(
+    st.lists(st.floats(-50, 50), min_size=1 << n, max_size=1 << n),
+    st.lists(st.floats(-50, 50), min_size=1 << n, max_size=1 << n),
+    st.floats(-3, 3))))
+def test_additivity_and_linearity(args):
+    u, w, a = (np.array(args[0]), np.array(args[1]), args[2])
+    phi_sum = shapley_values(RandomGame(a * u + w))
+    expected = a * shapley_values(RandomGame(u)) + shapley_values(RandomGame(w))
+    np.testing.assert_allclose(phi_sum, expected, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- bad input
+def test_incomplete_table_is_refused():
+    with pytest.raises(ValueError, match="lacks 1 of the 4 coalitions"):
+        TabularGame(["A", "B"], {(): 0, ("A",): 1, ("B",): 2})
+
+
+def test_unknown_player_is_refused():
+    with pytest.raises(ValueError, match="unknown players"):
+        TabularGame(["A"], {(): 0, ("A",): 1, ("Z",): 2})
+
+
+def test_string_coalition_is_refused():
+    with pytest.raises(TypeError, match="frozenset"):
+        TabularGame(["AB"], {(): 0, "AB": 1})
+
+
+def test_duplicate_and_empty_players_are_refused():
+    with pytest.raises(ValueError, match="distinct"):
+        TabularGame(["A", "A"], {})
+    with pytest.raises(ValueError, match="at least one player"):
+        TabularGame([], {})
+
+
+def test_non_finite_table_value_is_refused():
+    with pytest.raises(ValueError, match="not finite"):
+        TabularGame(["A"], {(): 0, ("A",): float("nan")})
+
+
+def test_masks_of_wrong_width_or_dtype_are_refused():
+    g = three_player_game()
+    with pytest.raises(ValueError, match=r"shape \(k, 3\)"):
+        g(np.ones((2, 4), dtype=bool))
+    with pytest.raises(TypeError, match="dtype bool"):
+        g(np.ones((2, 3), dtype=int))
+    with pytest.raises(TypeError, match="numpy bool array"):
+        g([[True, False, True]])
+
+
+def test_non_finite_game_values_are_refused():
+    with pytest.raises(ValueError, match="NaN or inf"):
+        shapley_values(lambda m: np.where(m.all(1), np.inf, 0.0), n=3)
+
+
+def test_game_returning_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match="one float per row"):
+        shapley_values(lambda m: np.zeros((len(m), 2)), n=3)
+
+
+def test_too_many_players_are_refused_with_a_pointer():
+    with pytest.raises(ValueError, match=f"limit is {G.MAX_EXACT_PLAYERS}.*permutation_estimate"):
+        shapley_values(lambda m: m.sum(1), n=G.MAX_EXACT_PLAYERS + 1)
+    with pytest.raises(ValueError, match="orderings are too many"):
+        shapley_by_permutations(lambda m: m.sum(1), n=G.MAX_PERMUTATION_PLAYERS + 1)
+
+
+def test_n_is_required_for_plain_callables_and_checked():
+    with pytest.raises(ValueError, match="pass the number of players"):
+        shapley_values(lambda m: m.sum(1))
+    with pytest.raises(ValueError, match="disagrees"):
+        shapley_values(three_player_game(), n=4)
+    with pytest.raises(TypeError, match="int number of players"):
+        shapley_values(lambda m: m.sum(1), n=2.0)
+    with pytest.raises(TypeError, match="callable"):
+        shapley_values(42, n=2)
+
+
+def test_bad_sampling_arguments():
+    g = three_player_game()
+    with pytest.raises(ValueError, match="even"):
+        permutation_estimate(g, 3, antithetic=True)
+    with pytest.raises(ValueError, match="at least 1"):
+        permutation_estimate(g, 0)
+    with pytest.raises(TypeError, match="rng"):
+        permutation_estimate(g, 4, rng="seed")
