@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test bench clean
+.PHONY: book test bench notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Every chapter as a notebook, instructor and student (solutions removed) variants, zipped,
+# in _build/notebooks/; also refreshes the committed book/*.ipynb copies that the Colab
+# and Binder buttons open (commit them; tests/test_notebooks.py fails when they are stale).
+notebooks: $(STAMP)
+	$(PY) tools/make_notebooks.py --out _build/notebooks --sync book
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

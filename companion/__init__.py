@@ -36,6 +36,7 @@ _EXPORTS = {
     # chapter 5: gradients
     "gradient_shap": "gradient",
     "integrated_gradients": "gradient",
+    "gradient_shap_samples": "gradient",
     # models, data, evaluation, plots
     "BinaryClassification": "models",
     "AgeBPNet": "models",

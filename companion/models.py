@@ -96,7 +96,9 @@ def train_classifier(
     Loss per epoch: mean over the epoch's mini-batches of
     -[y log sigmoid(f(x)) + (1 - y) log(1 - sigmoid(f(x)))]. ``batch_size=None`` is full
     batch. ``seed`` fixes both the shuffling and torch's RNG (dropout), so two calls on
-    freshly built models give identical weights. The model is left in eval mode.
+    identically initialised models give identical weights. The initial weights are drawn
+    when the model is *built*: call ``torch.manual_seed(seed)`` before building it.
+    The model is left in eval mode.
     """
     Xt, yt = _as_tensor(X, "X"), _as_tensor(y, "y")
     if Xt.ndim != 2 or yt.shape != (Xt.shape[0],):

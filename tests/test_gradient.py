@@ -1,0 +1,375 @@
+"""Tests of companion.gradient: expected gradients (Gradient SHAP) and integrated gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shap
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from companion.evaluation import bonferroni_z
+from companion.gradient import gradient_shap, gradient_shap_samples, integrated_gradients
+from companion.models import BinaryClassification
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def linear_model(w, c=0.3, dtype=torch.float64) -> nn.Module:
+    """f(x) = w . x + c as a torch module."""
+    w = torch.as_tensor(np.atleast_2d(w), dtype=dtype)
+    lin = nn.Linear(w.shape[1], w.shape[0]).to(dtype)
+    with torch.no_grad():
+        lin.weight.copy_(w)
+        lin.bias.fill_(c)
+    return lin
+
+
+def small_mlp(p=4, seed=0, dtype=torch.float64) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(p, 8), nn.Tanh(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1)).to(dtype)
+
+
+def outputs(model, a) -> np.ndarray:
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        return model(torch.as_tensor(np.asarray(a), dtype=dtype)).reshape(len(a), -1)[:, 0].numpy()
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(5, 4)), rng.normal(size=(30, 4))
+
+
+# ----------------------------------------------------------------------------- linear model
+def test_linear_model_equals_w_times_x_minus_mean_baseline(data):
+    """For f = w.x + c every term is w_i (x_i - b_ki): phi_i estimates w_i (x_i - mean_b b_i).
+
+    The terms of row x, feature i have standard deviation |w_i| sd(b_i) (the baselines
+    are drawn uniformly), so the estimate has standard error |w_i| sd(b_i) / sqrt(n). We
+    allow z standard errors with z the Bonferroni value over the m * p comparisons at a
+    family level of 1e-3: a correct implementation fails this test with probability < 0.1 %.
+    """
+    x, b = data
+    w = np.array([1.5, -2.0, 0.0, 0.7])
+    n = 2000
+    e = gradient_shap(linear_model(w), x, b, n_samples=n, seed=3)
+    expected = w * (x - b.mean(axis=0))
+    se = np.abs(w) * b.std(axis=0) / np.sqrt(n)
+    z = bonferroni_z(x.size, family_level=1e-3)
+    assert np.all(np.abs(e.values - expected) <= z * se + 1e-12)
+    # the reported standard errors estimate the same quantity (within 20 %: sd of 2000 draws)
+    nonzero = w != 0
+    np.testing.assert_allclose(e.error_std[:, nonzero], np.broadcast_to(se, x.shape)[:, nonzero], rtol=0.2)
+    assert np.all(e.values[:, ~nonzero] == 0.0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6))
+def test_linear_model_property(seed, p):
+    rng = np.random.default_rng(seed)
+    w, x, b = rng.normal(size=p), rng.normal(size=(3, p)), rng.normal(size=(12, p))
+    n = 500
+    e = gradient_shap(linear_model(w), x, b, n_samples=n, seed=seed)
+    se = np.abs(w) * b.std(axis=0) / np.sqrt(n)
+    z = bonferroni_z(x.size, family_level=1e-4)
+    assert np.all(np.abs(e.values - w * (x - b.mean(axis=0))) <= z * se + 1e-9)
+    # base value: the mean output over the baselines, exactly
+    np.testing.assert_allclose(e.base_values, np.full(3, (b @ w).mean() + 0.3), rtol=1e-12)
+
+
+def test_noise_keeps_the_expectation_for_a_linear_model(data):
+    """With stdevs > 0 the terms gain w_i eps_i (mean 0, sd |w_i| stdev): same expectation."""
+    x, b = data
+    w = np.array([1.0, -1.0, 2.0, 0.5])
+    n, sd = 2000, 0.5
+    e = gradient_shap(linear_model(w), x, b, n_samples=n, stdevs=sd, seed=5)
+    se = np.abs(w) * np.sqrt(b.var(axis=0) + sd**2) / np.sqrt(n)
+    z = bonferroni_z(x.size, family_level=1e-3)
+    assert np.all(np.abs(e.values - w * (x - b.mean(axis=0))) <= z * se)
+
+
+# ----------------------------------------------------------------------------- completeness
+def test_completeness_on_a_small_mlp_within_monte_carlo_error(data):
+    """sum_i phi_i estimates f(x) - E_b f(b); its error is judged by the SE of the summed terms."""
+    x, b = data
+    model = small_mlp()
+    n = 1000
+    e = gradient_shap(model, x, b, n_samples=n, seed=11)
+    terms = gradient_shap_samples(model, x, b, n_samples=n, seed=11).sum(axis=2)  # (m, n)
+    se = terms.std(axis=1, ddof=1) / np.sqrt(n)
+    gap = e.values.sum(axis=1) - (outputs(model, x) - outputs(model, b).mean())
+    assert np.all(np.abs(gap) <= bonferroni_z(len(x), 1e-3) * se)
+    np.testing.assert_allclose(e.base_values, outputs(model, b).mean(), rtol=1e-12)
+
+
+def test_samples_average_to_the_estimate(data):
+    x, b = data
+    model = small_mlp()
+    e = gradient_shap(model, x, b, n_samples=64, seed=2, stdevs=0.1, batch_size=50)
+    c = gradient_shap_samples(model, x, b, n_samples=64, seed=2, stdevs=0.1, batch_size=50)
+    assert c.shape == (5, 64, 4)
+    np.testing.assert_allclose(c.mean(axis=1), e.values, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c.std(axis=1, ddof=1) / 8, e.error_std, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- eval mode
+class Recorder(nn.Module):
+    """Records the training flag and device of every forward call; optionally raises."""
+
+    def __init__(self, p=4, fail=False):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(p, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5),
+                                 nn.Linear(6, 1))
+        self.seen = []
+        self.fail = fail
+
+    def forward(self, z):
+        self.seen.append((self.training, self.net[1].training, self.net[3].training, z.device, z.dtype))
+        if self.fail:
+            raise RuntimeError("boom")
+        return self.net(z)
+
+
+def test_eval_mode_is_used_and_the_callers_mode_restored(data):
+    x, b = data
+    model = Recorder()
+    model.train()
+    model.net[3].eval()  # a mixed state: dropout off, the rest training
+    before = [mod.training for mod in model.modules()]
+    gradient_shap(model, x, b, n_samples=10, seed=0)
+    integrated_gradients(model, x, b[0], steps=4)
+    assert model.seen and all(not any(flags[:3]) for flags in model.seen)
+    assert [mod.training for mod in model.modules()] == before
+
+
+def test_mode_restored_after_an_exception(data):
+    x, b = data
+    model = Recorder(fail=True).train()
+    with pytest.raises(RuntimeError, match="boom"):
+        gradient_shap(model, x, b, n_samples=3, seed=0)
+    assert all(mod.training for mod in model.modules())
+
+
+def test_train_mode_model_gives_the_eval_mode_values(data):
+    """BatchNorm and Dropout would make a train-mode output random; the companion switches them off."""
+    x, b = data
+    torch.manual_seed(0)
+    model = BinaryClassification(4).double()
+    model.train()
+    with torch.no_grad():  # move the running statistics away from their defaults
+        for _ in range(3):
+            model(torch.as_tensor(np.vstack([b, b + 1.0])))
+    train = gradient_shap(model, x, b, n_samples=50, seed=4).values
+    assert model.training
+    model.eval()
+    np.testing.assert_array_equal(gradient_shap(model, x, b, n_samples=50, seed=4).values, train)
+
+
+def test_batchnorm_statistics_are_not_touched(data):
+    """Eval mode is set before the first forward pass: running statistics stay as they were."""
+    x, b = data
+    torch.manual_seed(0)
+    model = BinaryClassification(4).double().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    gradient_shap(model, x, b, n_samples=20, seed=0)
+    integrated_gradients(model, x, b[0], steps=4)
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+
+
+def test_parameters_get_no_gradient(data):
+    x, b = data
+    model = small_mlp()
+    gradient_shap(model, x, b, n_samples=20, seed=0)
+    assert all(param.grad is None for param in model.parameters())
+
+
+# ----------------------------------------------------------------------------- seeds and devices
+def test_same_seed_same_values_and_batch_size_does_not_matter(data):
+    x, b = data
+    model = small_mlp()
+    first = gradient_shap(model, x, b, n_samples=40, seed=7, stdevs=0.2).values
+    again = gradient_shap(model, x, b, n_samples=40, seed=7, stdevs=0.2).values
+    np.testing.assert_array_equal(first, again)
+    for batch_size in (1, 7, 40, 90):  # blocks within a row, whole rows, several rows
+        np.testing.assert_allclose(
+            gradient_shap(model, x, b, n_samples=40, seed=7, stdevs=0.2, batch_size=batch_size).values,
+            first, rtol=1e-12, atol=1e-14)
+    other = gradient_shap(model, x, b, n_samples=40, seed=8, stdevs=0.2).values
+    assert not np.allclose(first, other)
+    via_generator = gradient_shap(model, x, b, n_samples=40, stdevs=0.2, seed=np.random.default_rng(7))
+    np.testing.assert_array_equal(via_generator.values, first)
+
+
+def test_inputs_follow_the_models_device_and_dtype(data):
+    """One code path: every tensor is created on the parameters' device with their dtype."""
+    x, b = data
+    for dtype in (torch.float32, torch.float64):
+        model = Recorder().to(dtype).eval()
+        gradient_shap(model, x, b, n_samples=5, seed=0)
+        device = next(model.parameters()).device
+        assert all(seen[3] == device and seen[4] == dtype for seen in model.seen)
+
+
+def test_torch_inputs_are_accepted(data):
+    x, b = data
+    model = small_mlp()
+    from_numpy = gradient_shap(model, x, b, n_samples=20, seed=1).values
+    from_torch = gradient_shap(model, torch.as_tensor(x), torch.as_tensor(b), n_samples=20, seed=1).values
+    np.testing.assert_array_equal(from_numpy, from_torch)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu(data):  # pragma: no cover - runs only where a GPU is present
+    x, b = data
+    model = small_mlp(dtype=torch.float32)
+    cpu = gradient_shap(model, x, b, n_samples=100, seed=3)
+    gpu = gradient_shap(model.cuda(), x, b, n_samples=100, seed=3)
+    np.testing.assert_allclose(gpu.values, cpu.values, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gpu.base_values, cpu.base_values, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- outputs
+def test_explanation_shapes(data):
+    x, b = data
+    model = small_mlp()
+    e = gradient_shap(model, x, b, n_samples=10, seed=0, feature_names=list("abcd"))
+    assert isinstance(e, shap.Explanation)
+    assert e.values.shape == (5, 4) and e.base_values.shape == (5,) and e.error_std.shape == (5, 4)
+    assert list(e.feature_names) == list("abcd")
+    np.testing.assert_array_equal(e.data, x)
+    one = gradient_shap(model, x[0], b, n_samples=10, seed=0)
+    assert one.values.shape == (4,) and isinstance(one.base_values, float)
+    single_sample = gradient_shap(model, x, b, n_samples=1, seed=0)
+    assert np.all(np.isnan(single_sample.error_std))
+
+
+def test_target_selects_an_output(data):
+    x, b = data
+    w = np.array([[1.0, 2.0, 3.0, 4.0], [-1.0, 0.5, 0.0, 2.0]])
+    model = linear_model(w)
+    for j in (0, 1):
+        e = gradient_shap(model, x, b, n_samples=300, seed=0, target=j)
+        ref = gradient_shap(linear_model(w[j]), x, b, n_samples=300, seed=0)
+        np.testing.assert_allclose(e.values, ref.values, rtol=1e-12)
+
+
+def test_constant_model_gets_zero_attributions(data):
+    class Constant(nn.Module):
+        def forward(self, z):
+            return torch.ones(z.shape[0], 1)
+
+    x, b = data
+    e = gradient_shap(Constant(), x, b, n_samples=5, seed=0)
+    assert np.all(e.values == 0.0) and np.all(e.base_values == 1.0)
+
+
+# ----------------------------------------------------------------------------- integrated gradients
+def test_integrated_gradients_linear_is_exact(data):
+    x, b = data
+    w = np.array([1.5, -2.0, 0.0, 0.7])
+    ig = integrated_gradients(linear_model(w), x, b[0], steps=3)
+    np.testing.assert_allclose(ig.values, w * (x - b[0]), rtol=1e-12)
+    np.testing.assert_allclose(ig.base_values, np.full(5, b[0] @ w + 0.3), rtol=1e-12)
+
+
+def test_integrated_gradients_completeness_improves_with_steps(data):
+    x, b = data
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).double()  # smooth
+    target = outputs(model, x) - outputs(model, b[:5])
+    errors = []
+    for steps in (4, 16, 64):
+        ig = integrated_gradients(model, x, b[:5], steps=steps)  # one baseline per row
+        errors.append(np.abs(ig.values.sum(axis=1) - target).max())
+    # trapezoid rule on a smooth path: error ~ 1/steps^2, so each 4x refinement gains >= 8x
+    assert errors[1] < errors[0] / 8 and errors[2] < errors[1] / 8
+    assert errors[2] < 1e-3
+
+
+def test_expected_gradients_average_integrated_gradients(data):
+    """A dense grid of IG over every baseline matches the Monte-Carlo estimate within its error."""
+    x, b = data
+    model = small_mlp()
+    m, q = len(x), len(b)
+    ig = integrated_gradients(model, np.repeat(x, q, axis=0), np.tile(b, (m, 1)), steps=256)
+    dense = ig.values.reshape(m, q, -1).mean(axis=1)
+    e = gradient_shap(model, x, b, n_samples=4000, seed=0)
+    assert np.all(np.abs(e.values - dense) <= bonferroni_z(x.size, 1e-3) * e.error_std + 1e-3 / 256)
+
+
+# ----------------------------------------------------------------------------- captum
+def test_agrees_with_captum_within_monte_carlo_error(data):
+    from captum.attr import GradientShap
+
+    x, b = data
+    model = small_mlp(dtype=torch.float32)
+    n = 400
+    sigma = gradient_shap_samples(model, x, b, n_samples=4000, seed=1).std(axis=1, ddof=1)
+    ours = gradient_shap(model, x, b, n_samples=n, seed=2).values
+    np.random.seed(0)
+    theirs = GradientShap(model).attribute(torch.as_tensor(x, dtype=torch.float32),
+                                           torch.as_tensor(b, dtype=torch.float32), n_samples=n)
+    tolerance = bonferroni_z(x.size, 1e-3) * np.sqrt(2 * sigma**2 / n)
+    assert np.all(np.abs(ours - theirs.numpy()) <= tolerance + 1e-6)
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"baselines": np.zeros((3, 5))}, ValueError, "features"),
+        ({"baselines": np.zeros((0, 4))}, ValueError, "empty"),
+        ({"x": np.array([[np.nan, 0, 0, 0]])}, ValueError, "NaN or inf"),
+        ({"baselines": np.full((3, 4), np.inf)}, ValueError, "NaN or inf"),
+        ({"x": np.zeros((0, 4))}, ValueError, "no rows"),
+        ({"x": np.zeros((2, 2, 4))}, ValueError, "shape"),
+        ({"n_samples": 0}, ValueError, "at least 1"),
+        ({"n_samples": 2.5}, TypeError, "int"),
+        ({"stdevs": -1.0}, ValueError, "non-negative"),
+        ({"stdevs": np.ones(3)}, ValueError, "one float per feature"),
+        ({"batch_size": 0}, ValueError, "at least 1"),
+        ({"seed": "a"}, TypeError, "seed"),
+        ({"feature_names": ["a"]}, ValueError, "names"),
+        ({"model": lambda z: z}, TypeError, "torch.nn.Module"),
+        ({"target": 1}, ValueError, "out of range"),
+    ],
+)
+def test_bad_input(data, kwargs, error, match):
+    x, b = data
+    args = {"model": small_mlp(), "x": x, "baselines": b, "n_samples": 5, "seed": 0} | kwargs
+    with pytest.raises(error, match=match):
+        gradient_shap(**args)
+
+
+def test_multi_output_needs_a_target(data):
+    x, b = data
+    model = linear_model(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="3 outputs; pass target"):
+        gradient_shap(model, x, b, n_samples=5, seed=0)
+    with pytest.raises(ValueError, match="3 outputs; pass target"):
+        integrated_gradients(model, x, b[0])
+
+
+def test_integrated_gradients_bad_input(data):
+    x, b = data
+    model = small_mlp()
+    with pytest.raises(ValueError, match="one row per row"):
+        integrated_gradients(model, x, b[:2])
+    with pytest.raises(ValueError, match="features"):
+        integrated_gradients(model, x, np.zeros(3))
+    with pytest.raises(ValueError, match="at least 1"):
+        integrated_gradients(model, x, b[0], steps=0)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        integrated_gradients(model, x, np.full(4, np.nan))
