@@ -15,15 +15,6 @@ from companion.gradient import gradient_shap, gradient_shap_samples, integrated_
 from companion.models import BinaryClassification
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def linear_model(w, c=0.3, dtype=torch.float64) -> nn.Module:
     """f(x) = w . x + c as a torch module."""
     w = torch.as_tensor(np.atleast_2d(w), dtype=dtype)

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+from notebook_text import MYST_HEADER as HEADER
+from notebook_text import code_cell
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from conftest import is_myst_notebook  # noqa: E402
-
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-    jupytext_version: 1.19.6
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# A chapter
-"""
-
-
-def code_cell(source: str) -> str:
-    return f"\n```{{code-cell}} ipython3\n{source}\n```\n"
+_spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+root_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(root_conftest)
+is_myst_notebook = root_conftest.is_myst_notebook
 
 
 def test_a_failing_assert_in_a_chapter_fails_pytest(tmp_path):

@@ -11,15 +11,6 @@ from companion.datasets import breast_cancer
 from companion.models import BinaryClassification, predict_fn, train_classifier
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ----------------------------------------------------------------------------- the seed's architecture
 def test_architecture_is_the_seeds():
     model = BinaryClassification(30)

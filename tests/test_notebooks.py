@@ -31,29 +31,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import make_notebooks as mk  # noqa: E402
+from notebook_text import MYST_HEADER as HEADER  # noqa: E402
+from notebook_text import code_cell as code  # noqa: E402
 
 CHAPTERS = mk.chapter_sources(ROOT / "book")
 REPO_URL = mk.repository_url(ROOT)
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-    jupytext_version: 1.19.6
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
 
-# A chapter
-"""
-
-
-def code(source: str) -> str:
-    return f"\n```{{code-cell}} ipython3\n{source}\n```\n"
 
 
 def solution(label: str, *cells: str, prose: str = "Prose.") -> str:
