@@ -307,19 +307,29 @@ def _ordering_marginals(game: Game, perms: np.ndarray, chunk: int) -> np.ndarray
     """Sum over the orderings in ``perms`` of each player's marginal contribution.
 
     Ordering k visits the n + 1 prefixes P_0 = {} , ..., P_n = N; prefix t holds the
-    players of rank < t. All prefixes of a block of orderings go through ``game`` in one call.
+    players of rank < t. The two ends P_0 = {} and P_n = N are the same in every ordering,
+    so ``v({})`` and ``v(N)`` are evaluated once; only the n - 1 interior prefixes of each
+    ordering are new. All interior prefixes of a block of orderings go through ``game`` in
+    one call of at most about ``chunk`` coalitions, so the whole sum costs
+    ``2 + m (n - 1)`` evaluations of ``v`` for ``m`` orderings.
     """
     m, n = perms.shape
+    ends = np.zeros((2, n), dtype=bool)
+    ends[1] = True
+    v_empty, v_full = evaluate_game(game, ends)
     ranks = np.argsort(perms, axis=1)  # ranks[k, j]: position of player j in ordering k
-    steps = np.arange(n + 1)
-    block = max(1, chunk // (n + 1))
+    steps = np.arange(1, n)  # interior prefixes P_1, ..., P_{n-1}
+    block = max(1, chunk // max(1, n - 1))
     total = np.zeros(n)
     for start in range(0, m, block):
         r = ranks[start : start + block]
-        masks = r[:, None, :] < steps[None, :, None]  # (b, n + 1, n)
-        values = evaluate_game(game, masks.reshape(-1, n)).reshape(len(r), n + 1)
+        values = np.empty((len(r), n + 1))
+        values[:, 0], values[:, n] = v_empty, v_full
+        if n > 1:
+            masks = r[:, None, :] < steps[None, :, None]  # (b, n - 1, n)
+            values[:, 1:n] = evaluate_game(game, masks.reshape(-1, n)).reshape(len(r), n - 1)
         contrib = np.diff(values, axis=1)  # contrib[k, t]: the player of rank t joins
-        np.add.at(total, perms[start : start + block].ravel(), contrib.ravel())
+        total += np.bincount(perms[start : start + block].ravel(), weights=contrib.ravel(), minlength=n)
     return total
 
 
@@ -336,12 +346,15 @@ def permutation_estimate(
     .. math::
         \hat\phi_i = \frac{1}{m} \sum_{k=1}^{m} \big[v(P_i^{\pi_k} \cup \{i\}) - v(P_i^{\pi_k})\big]
 
-    Unbiased, with error shrinking like :math:`1/\sqrt{m}`. Each ordering costs ``n + 1``
-    evaluations of ``v`` (its ``n + 1`` prefixes), done in batched calls of at most about
-    ``chunk`` coalitions. With ``antithetic=True`` every sampled ordering is paired with
-    its reverse (``n_permutations`` must then be even); the pair's errors are negatively
-    correlated, which lowers the variance (Mitchell et al. 2022). Efficiency
-    :math:`\sum_i \hat\phi_i = v(N) - v(\varnothing)` holds exactly for every sample.
+    Unbiased, with error shrinking like :math:`1/\sqrt{m}`. An ordering visits ``n + 1``
+    prefixes, but the first (``{}``) and the last (``N``) are the same in every ordering:
+    ``v({})`` and ``v(N)`` are evaluated once, and each ordering adds its ``n - 1`` interior
+    prefixes, so the estimate costs ``2 + m (n - 1)`` evaluations of ``v`` in all, done in
+    batched calls of at most about ``chunk`` coalitions. With ``antithetic=True`` every
+    sampled ordering is paired with its reverse (``n_permutations`` must then be even); the
+    pair's errors are negatively correlated, which lowers the variance (Mitchell et al.
+    2022). Efficiency :math:`\sum_i \hat\phi_i = v(N) - v(\varnothing)` holds exactly for
+    every sample.
     """
     n = _resolve_n(game, n)
     if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)):

@@ -208,8 +208,12 @@ def coalition_design(p: int, n_samples: int | None = None, rng=None) -> Coalitio
     2. ``n_samples < 2p`` (too few for sizes 1 and p-1): every single-feature coalition
        ``{i}`` (these alone determine all ``p - 1`` free unknowns of the fit), and the rest
        of the budget on distinct random coalitions ``N \ {i}`` of size ``p - 1``.
-    3. Otherwise groups ``g = 1, 2, ...`` are enumerated while the whole group fits in the
-       budget left (sizes 1 and p-1 first, where the kernel is largest).
+    3. Otherwise group 1 (sizes 1 and p-1, where the kernel is largest) is enumerated, and
+       then groups ``g = 2, 3, ...`` while the group's share of the budget left, in
+       proportion to its kernel mass among the groups not yet enumerated, covers the whole
+       group: ``count_g <= left * mass_g / sum(mass_h, h >= g)``. (Enumerating a group merely
+       because it fits would starve the groups after it: at p = 12 and a budget of 1598,
+       sizes 4 and 8 would take all but 12 coalitions.)
     4. The rest of the budget is spent on complementary pairs ``(S, N \ S)`` drawn
        without repetition from the remaining groups, the number of pairs per group in
        proportion to the group's kernel mass (stratified, largest-remainder rounding).
@@ -233,9 +237,14 @@ def coalition_design(p: int, n_samples: int | None = None, rng=None) -> Coalitio
         return CoalitionDesign(masks, factor, False, p)
     groups = np.arange(1, p // 2 + 1)
     counts = [_group_count(int(g), p) for g in groups]
+    pi = _kernel_table(p)
+    group_mass = np.array([c * pi[g] for g, c in zip(groups, counts)])
     blocks, factors, left, g_stop = [], [], budget, len(groups)
     for j, g in enumerate(groups):
-        if counts[j] > left:
+        # group 1 (2p coalitions, the largest kernel mass) whenever it fits; a later group
+        # only if its kernel share of the budget left covers all of it
+        share = left if j == 0 else left * group_mass[j] / group_mass[j:].sum()
+        if counts[j] > share:
             g_stop = j
             break
         S = _combinations(p, int(g))
@@ -245,8 +254,7 @@ def coalition_design(p: int, n_samples: int | None = None, rng=None) -> Coalitio
     n_enumerated = budget - left
     rest, rest_counts = groups[g_stop:], counts[g_stop:]
     if len(rest):
-        pi = _kernel_table(p)
-        mass = np.array([c * pi[g] for g, c in zip(rest, rest_counts)])
+        mass = group_mass[g_stop:]
         cap = np.array([min(c // 2, left) for c in rest_counts], dtype=np.int64)
         n_pairs = _allocate(mass, cap, left // 2)
         drawn = iter(_sample_pairs(p, rest, n_pairs, rng))

@@ -177,10 +177,15 @@ def test_design_is_distinct_within_budget_and_keeps_kernel_mass(p, budget):
                 assert w[in_group].sum() == pytest.approx(count * kernel_weight(g, p), rel=1e-12)
 
 
-def test_design_enumerates_small_sizes_first_and_pairs_the_rest():
-    p, budget = 12, 200
+@pytest.mark.parametrize("budget, enumerated", [
+    (200, 2 * 12),  # sizes 1 and 11: their kernel share (72 of 200) covers their 24
+    (500, 2 * 12 + 2 * math.comb(12, 2)),  # and sizes 2 and 10
+    (1598, 2 * 12 + 2 * math.comb(12, 2) + 2 * math.comb(12, 3)),  # not 4 and 8 (990 > 425)
+])
+def test_design_enumerates_small_sizes_first_and_pairs_the_rest(budget, enumerated):
+    p = 12
     d = coalition_design(p, budget, rng=0)
-    assert d.n_enumerated == 2 * p + 2 * math.comb(p, 2)  # sizes 1, 11, 2 and 10
+    assert d.n_enumerated == enumerated
     sampled = {row.tobytes() for row in d.masks[d.n_enumerated:]}
     assert len(sampled) == budget - d.n_enumerated
     assert all((~row).tobytes() in sampled for row in d.masks[d.n_enumerated:])  # complementary pairs

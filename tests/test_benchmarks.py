@@ -1,0 +1,152 @@
+"""Smoke tests of the benchmark suite: every code path runs at tiny sizes.
+
+No timing is asserted here (timings depend on the machine); what is asserted is the
+bookkeeping: interleaving and warm-up, the budget accounting of the permutation
+benchmark, the ratio rows and their targets, the suite's JSON output, and that the
+accuracy figures the benchmarks report are the ones their docstrings promise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import __main__ as suite  # noqa: E402
+from benchmarks import common, exact, permutation  # noqa: E402
+from companion.game import permutation_estimate  # noqa: E402
+from companion.missing import marginal_game  # noqa: E402
+
+
+# --------------------------------------------------------------------------- common
+def test_interleaved_times_warms_up_and_rotates():
+    calls: list[str] = []
+    methods = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    times = common.interleaved_times(methods, runs=5)
+    assert calls[:3] == ["a", "b", "c"]  # warm-up, untimed
+    rounds = [calls[3 + 3 * r : 6 + 3 * r] for r in range(5)]
+    assert [r[0] for r in rounds] == ["a", "b", "c", "a", "b"]  # a different method leads each round
+    assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
+    assert {k: len(v) for k, v in times.items()} == {"a": 5, "b": 5, "c": 5}
+    assert all(t >= 0 for ts in times.values() for t in ts)
+
+
+def test_interleaved_times_rejects_zero_runs():
+    with pytest.raises(ValueError, match="runs"):
+        common.interleaved_times({"a": lambda: None}, runs=0)
+
+
+def test_ratio_row_and_table():
+    ok = common.ratio_row("exact", "p=4", "time companion / shap", 0.4, 0.5)
+    bad = common.ratio_row("exact", "p=4", "time companion / shap", 0.6, 0.5)
+    info = common.ratio_row("exact", "p=4", "time", 0.6, None)
+    higher = common.ratio_row("x", "c", "speed-up", 2.0, 1.5, smaller_is_better=False)
+    assert (ok["met"], bad["met"], info["met"], higher["met"]) == (True, False, None, True)
+    table = common.markdown_table([ok, bad, info])
+    lines = table.splitlines()
+    assert len(lines) == 5 and lines[0].startswith("| benchmark |")
+    assert "**NO**" in lines[3] and "<= 0.500" in lines[2]
+
+
+def test_mlp_is_seeded_float64():
+    f, g = common.mlp(5, seed=3), common.mlp(5, seed=3)
+    X = np.random.default_rng(0).standard_normal((7, 5))
+    out = f(X)
+    assert out.shape == (7,) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, g(X))
+
+
+def test_peak_memory_runs_in_a_subprocess():
+    mem = common.peak_memory("benchmarks.exact", "companion_work", 4)
+    assert set(mem) >= {"peak_rss_delta", "tracemalloc_peak"}
+    assert mem["peak_rss_delta"] >= 0 and mem["tracemalloc_peak"] > 0
+
+
+# --------------------------------------------------------------------------- exact
+def test_exact_benchmark_small():
+    results = exact.run(ps=(4, 5), runs=1, memory=False)
+    assert [r["p"] for r in results] == [4, 5]
+    for r in results:
+        assert r["rows_evaluated"] == 2 ** r["p"] * exact.N_BACKGROUND
+        assert r["max_abs_diff"] <= exact.DIFF_MAX and r["base_diff"] <= exact.DIFF_MAX
+        assert r["runs"] == 1 and r["companion_median_s"] > 0
+    rows = exact.ratios(results)
+    assert {r["ratio"] for r in rows} >= {"max abs(companion - shap)", "time companion / model floor"}
+    assert all(r["met"] for r in rows if r["ratio"].startswith("max abs"))
+    assert "| 4 |" in exact.table(results)
+
+
+# --------------------------------------------------------------------------- permutation
+@pytest.mark.parametrize("budget", [25, 200, 401, 1600])
+def test_permutation_budget_accounting(budget):
+    p = permutation.P
+    used = permutation.shap_evaluations(budget, p)
+    assert used <= budget and used % (2 * p + 1) == 0
+    m = permutation.companion_orderings(used, p)
+    assert m % 2 == 0
+    assert permutation.companion_evaluations(m, p) <= used < permutation.companion_evaluations(m + 2, p)
+
+
+def test_permutation_estimate_evaluates_what_the_budget_says():
+    f, rows, background, _ = permutation.problem(6, n_rows=1)
+    counting = permutation.CountingGame(marginal_game(f, rows[0], background))
+    permutation_estimate(counting, 10, rng=0, antithetic=True)
+    assert counting.evaluated == permutation.companion_evaluations(10, 6) == 2 + 10 * 5
+
+
+def test_permutation_benchmark_small():
+    results = permutation.run(budgets=(50,), n_rows=1, seeds=5)
+    (r,) = results
+    assert r["evaluations_companion"] <= r["evaluations_shap"] == 50
+    assert r["rows_x_seeds"] == 5 and r["runs"] == 5
+    assert 0 < r["err_companion"] < 1 and 0 < r["err_shap"] < 1
+    rows = permutation.ratios(results)
+    assert rows[0]["target"] == permutation.ERROR_RATIO_MAX
+    assert "| 12 | 50 |" in permutation.table(results)
+
+
+# --------------------------------------------------------------------------- the suite
+def test_suite_adapters_for_chapter_benchmarks():
+    class Kernel:
+        ERROR_RATIO_MAX, TIME_RATIO_MAX = 0.8, 0.75
+
+    class Gradient:
+        TARGETS = {"captum": 0.2, "plain": 2.0}
+
+    k = suite.summary_rows("kernel", Kernel, [{"p": 12, "B": 200, "err_ratio": 0.5, "time_ratio": 0.9}])
+    assert [(r["ratio"], r["met"]) for r in k] == [
+        ("median rel. error companion / shap", True), ("time companion / shap", False)]
+    g = suite.summary_rows("gradient", Gradient, [
+        {"rows": 8, "method": "companion", "companion_over_method": 1.0, "rmse_vs_reference": 0.1},
+        {"rows": 8, "method": "captum", "companion_over_method": 0.1, "rmse_vs_reference": 0.2},
+        {"rows": 8, "method": "plain", "companion_over_method": 3.0, "rmse_vs_reference": None},
+    ])
+    assert [(r["ratio"], r["met"]) for r in g] == [
+        ("time companion / captum", True), ("RMSE companion / captum", None), ("time companion / plain", False)]
+
+
+def test_suite_records_a_missing_benchmark():
+    entry = suite.run_one("does_not_exist", quick=True)
+    assert entry["error"] == "missing" and entry["ratios"][0]["met"] is None
+
+
+def test_suite_writes_json_and_exit_status(tmp_path, monkeypatch, capsys):
+    fake = {
+        "name": "exact", "results": [{"p": 4}], "error": None, "seconds": 0.0, "table": "| t |",
+        "ratios": [common.ratio_row("exact", "p=4", "time", 2.0, 1.0)],
+    }
+    monkeypatch.setattr(suite, "run_one", lambda name, quick: dict(fake, name=name))
+    out = tmp_path / "bench" / "results.json"
+    assert suite.main(["--only", "exact", "--out", str(out)]) == 1  # full run, target missed
+    assert suite.main(["--quick", "--only", "exact", "--out", str(out)]) == 0  # quick never fails on targets
+    payload = json.loads(out.read_text())
+    assert payload["quick"] is True and payload["ratios"][0]["value"] == 2.0
+    assert "python" in payload["environment"]
+    printed = capsys.readouterr().out
+    assert "| benchmark | case | ratio | value | target | met |" in printed
