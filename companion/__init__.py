@@ -26,6 +26,7 @@ _EXPORTS = {
     "count_orderings": "weights",
     "kernel_weight": "weights",
     "lime_kernel": "weights",
+    "random_table_game": "weights",
     # chapter 3: missing features
     "baseline_game": "missing",
     "marginal_game": "missing",

@@ -199,9 +199,58 @@ class TabularGame:
         self.n = n
         self._table = table
 
+    @classmethod
+    def from_table(cls, table: np.ndarray, players: Sequence[Hashable] | None = None) -> "TabularGame":
+        """A game from ``2**n`` numbers indexed by coalition code: ``v(S) = table[code(S)]``.
+
+        Coalition ``S`` has code ``sum(2**j for j in S)`` (see :func:`coalition_masks`).
+        ``players`` defaults to ``0, 1, ..., n-1``.
+        """
+        table = np.array(table, dtype=float)
+        if table.ndim != 1 or table.size < 2 or table.size & (table.size - 1):
+            raise ValueError(
+                f"table must be 1-D with 2**n entries (one per coalition), got shape {table.shape}"
+            )
+        if not np.all(np.isfinite(table)):
+            raise ValueError("every v(S) in the table must be finite")
+        n = table.size.bit_length() - 1
+        players = list(range(n)) if players is None else list(players)
+        if len(players) != n or len(set(players)) != n:
+            raise ValueError(f"need {n} distinct player names for a table of 2**{n} values, got {players}")
+        if n > MAX_EXACT_PLAYERS:
+            raise ValueError(f"a table of 2**{n} values is too large; at most {MAX_EXACT_PLAYERS} players")
+        game = cls.__new__(cls)
+        game.players, game.n, game._table = tuple(players), n, table
+        return game
+
+    @property
+    def table(self) -> np.ndarray:
+        """``v(S)`` for every coalition, indexed by code (a read-only view)."""
+        view = self._table.view()
+        view.flags.writeable = False
+        return view
+
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         """``v(S)`` for every boolean row of ``masks`` (shape ``(k, n)``)."""
         return self._table[_mask_codes(check_masks(masks, self.n))]
+
+    def as_model(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The game as a model over 0/1 inputs: ``f(X) = v({j : X_rj = 1})`` for each row.
+
+        Explained at ``x = (1, ..., 1)`` against one all-zeros background row, a model
+        explainer that keeps present features at ``x`` and fills absent ones from the
+        background feeds ``f`` the indicator of ``S``, so it sees exactly this game.
+        """
+
+        def f(X: np.ndarray) -> np.ndarray:
+            X = np.asarray(X)
+            if X.ndim != 2 or X.shape[1] != self.n:
+                raise ValueError(f"X must have shape (m, {self.n}), got {X.shape}")
+            if not np.all((X == 0) | (X == 1)):
+                raise ValueError("this model is defined on 0/1 inputs only (1 = player present)")
+            return self._table[_mask_codes(X == 1)]
+
+        return f
 
     def value(self, coalition: Iterable[Hashable]) -> float:
         """``v(S)`` for one coalition given by player names."""

@@ -27,6 +27,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .game import MAX_EXACT_PLAYERS, TabularGame, _as_rng
+
 __all__ = [
     "MAX_ENUMERATION_PLAYERS",
     "shapley_weight",
@@ -35,7 +37,6 @@ __all__ = [
     "stands_exactly_before",
     "kernel_weight",
     "lime_kernel",
-    "CodeTableGame",
     "random_table_game",
 ]
 
@@ -232,70 +233,15 @@ def lime_kernel(distance: float | np.ndarray, width: float) -> float | np.ndarra
 
 
 # ----------------------------------------------------------------------------- random games
-class CodeTableGame:
-    """A game on ``n`` players given by a table of ``2**n`` numbers indexed by coalition code.
-
-    Coalition ``S`` has code ``sum(2**j for j in S)`` (as in
-    :func:`companion.game.coalition_masks`), and ``v(S) = table[code]``. Callable on
-    boolean masks ``(k, n)`` like every game, and :meth:`as_model` turns it into a model
-    ``f(X)`` over 0/1 inputs, ``f(X) = table[code of row]``, so that a model explainer
-    with an all-zeros background sees exactly this game.
-    """
-
-    def __init__(self, table: np.ndarray):
-        table = np.asarray(table, dtype=float)
-        if table.ndim != 1 or table.size < 2 or table.size & (table.size - 1):
-            raise ValueError(
-                f"table must be 1-D with 2**n entries (one per coalition), got shape {table.shape}"
-            )
-        if not np.all(np.isfinite(table)):
-            raise ValueError("every v(S) in the table must be finite")
-        self.table = table
-        self.n = table.size.bit_length() - 1
-
-    def _codes(self, rows: np.ndarray) -> np.ndarray:
-        return rows.astype(np.int64) @ (np.int64(1) << np.arange(self.n, dtype=np.int64))
-
-    def __call__(self, masks: np.ndarray) -> np.ndarray:
-        """``v(S)`` for each boolean row of ``masks`` (shape ``(k, n)``)."""
-        masks = np.asarray(masks)
-        if masks.dtype != np.bool_ or masks.ndim != 2 or masks.shape[1] != self.n:
-            raise ValueError(
-                f"masks must be a bool array of shape (k, {self.n}), "
-                f"got {masks.dtype} {masks.shape}"
-            )
-        return self.table[self._codes(masks)]
-
-    def as_model(self):
-        """``f(X) = table[code(X_r)]`` for 0/1 rows ``X_r`` of an ``(m, n)`` array: vectorised."""
-
-        def f(X: np.ndarray) -> np.ndarray:
-            X = np.asarray(X)
-            if X.ndim != 2 or X.shape[1] != self.n:
-                raise ValueError(f"X must have shape (m, {self.n}), got {X.shape}")
-            if not np.all((X == 0) | (X == 1)):
-                raise ValueError("this model is defined on 0/1 inputs only (1 = player present)")
-            return self.table[self._codes(X == 1)]
-
-        return f
-
-    def __repr__(self) -> str:
-        return f"CodeTableGame(n={self.n})"
-
-
-def random_table_game(n: int, rng: np.random.Generator | int | None = None) -> CodeTableGame:
+def random_table_game(n: int, rng: np.random.Generator | int | None = None) -> TabularGame:
     """A random game: ``v(S)`` i.i.d. standard normal for every coalition, ``v({}) = 0``.
 
     ``rng`` is a numpy Generator or an int seed (the same seed gives the same game).
     No structure at all, so it exercises every term of the Shapley formula.
     """
     n = _check_count(n, "n")
-    if n > 22:
-        raise ValueError(f"a table of 2**{n} values is too large; use n <= 22")
-    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        rng = np.random.default_rng(rng)
-    elif not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator or an int seed, not {type(rng).__name__}")
-    table = rng.standard_normal(1 << n)
+    if n > MAX_EXACT_PLAYERS:
+        raise ValueError(f"a table of 2**{n} values is too large; use n <= {MAX_EXACT_PLAYERS}")
+    table = _as_rng(rng).standard_normal(1 << n)
     table[0] = 0.0
-    return CodeTableGame(table)
+    return TabularGame.from_table(table)

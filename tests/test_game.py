@@ -250,3 +250,16 @@ def test_bad_sampling_arguments():
         permutation_estimate(g, 0)
     with pytest.raises(TypeError, match="rng"):
         permutation_estimate(g, 4, rng="seed")
+
+
+def test_table_game_from_codes_and_as_a_model():
+    g = TabularGame.from_table(three_player_game().table, players="ABC")
+    np.testing.assert_array_equal(shapley_values(g), shapley_values(three_player_game()))
+    f = g.as_model()
+    np.testing.assert_array_equal(f(np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])), [160, 0])
+    with pytest.raises(ValueError, match="distinct player names"):
+        TabularGame.from_table(np.zeros(4), players=["A"])
+    with pytest.raises(ValueError, match="0/1 inputs"):
+        f(np.full((1, 3), 0.5))
+    with pytest.raises(ValueError, match="read-only"):
+        g.table[0] = 1.0

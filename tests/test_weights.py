@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.game import shapley_by_permutations, shapley_values, three_player_game
+from companion.game import TabularGame, shapley_by_permutations, shapley_values, three_player_game
 from companion.weights import (
     MAX_ENUMERATION_PLAYERS,
-    CodeTableGame,
     count_orderings,
     kernel_weight,
     lime_kernel,
@@ -191,15 +190,15 @@ def test_random_table_game_is_seeded_and_consistent():
     np.testing.assert_array_equal(g1(masks), g1.as_model()(masks.astype(float)))
 
 
-def test_code_table_game_errors():
+def test_table_game_errors():
     with pytest.raises(ValueError, match="2\\*\\*n"):
-        CodeTableGame(np.zeros(6))
+        TabularGame.from_table(np.zeros(6))
     with pytest.raises(ValueError, match="finite"):
-        CodeTableGame(np.array([0.0, np.inf]))
+        TabularGame.from_table(np.array([0.0, np.inf]))
     g = random_table_game(2, rng=0)
     with pytest.raises(ValueError, match="0/1"):
         g.as_model()(np.array([[0.5, 1.0]]))
-    with pytest.raises(ValueError, match="bool array"):
+    with pytest.raises(ValueError, match=r"shape \(k, 2\)"):
         g(np.ones((1, 3), dtype=bool))
-    with pytest.raises(TypeError, match="Generator"):
+    with pytest.raises(TypeError, match="rng must be"):
         random_table_game(3, rng="seed")

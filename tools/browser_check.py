@@ -122,8 +122,16 @@ def chromium(browser: str, driver: str):
 
 # Runs in the page: wait for fonts, images and MathJax, then report what we check.
 INSPECT_JS = r"""
+const expectedImages = arguments[0];
 const done = arguments[arguments.length - 1];
 (async () => {
+  // Wait until the document is complete and shows every <img> of the served file (a busy
+  // machine can hand us the page before it has all its elements), at most 15 s.
+  const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+  for (let waited = 0; waited < 15000; waited += 100) {
+    if (document.readyState === "complete" && document.images.length >= expectedImages) break;
+    await sleep(100);
+  }
   const imgs = Array.from(document.images);
   imgs.forEach(img => { img.loading = "eager"; });
   await Promise.all(imgs.map(img => img.decode().catch(() => null)));
@@ -235,14 +243,15 @@ def _screenshot(web, path: Path, width: int, height: int, full_page: bool) -> No
     path.write_bytes(base64.b64decode(data))
 
 
-def check_page(web, base_url: str, page: Path, out_dir: Path) -> PageReport:
+def check_page(web, base_url: str, html_dir: Path, page: Path, out_dir: Path) -> PageReport:
     """Open one page and return what is wrong with it."""
     report = PageReport(page=page.as_posix())
     web.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     web.set_window_size(DESKTOP_WIDTH, DESKTOP_HEIGHT)
     web.get_log("browser")  # drop messages from the previous page
     web.get(base_url + page.as_posix())
-    state = web.execute_async_script(INSPECT_JS)
+    served_images = len(re.findall(r"<img\b", (html_dir / page).read_text(encoding="utf-8")))
+    state = web.execute_async_script(INSPECT_JS, served_images)
     if "jsError" in state:
         report.problems["page"].append(f"the page inspection script failed: {state['jsError']}")
         return report
@@ -272,6 +281,10 @@ def check_page(web, base_url: str, page: Path, out_dir: Path) -> PageReport:
             problem = _alt_problem(image)
             if problem:
                 report.problems["alt"].append(problem)
+
+    if report.images < served_images:
+        report.problems["images"].append(
+            f"the browser shows {report.images} of the {served_images} <img> elements of the file")
 
     report.math = state["mathCount"]
     if state["mathCount"] and not state["mathjaxLoaded"]:
@@ -318,7 +331,7 @@ def check_site(html_dir: Path = ROOT / "_build" / "html",
     reports = []
     with serve(html_dir) as base_url, chromium(browser, driver) as web:
         for page in pages(html_dir):
-            reports.append(check_page(web, base_url, page, out_dir))
+            reports.append(check_page(web, base_url, html_dir, page, out_dir))
     (out_dir / "report.json").write_text(json.dumps([asdict(r) for r in reports], indent=1))
     return reports
 
