@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .game import _as_rng, coalition_masks
+from .game import _as_rng, check_int, coalition_masks
 from .weights import kernel_weight
 
 __all__ = ["CoalitionDesign", "coalition_design", "default_budget"]
@@ -64,9 +64,8 @@ def _check_budget(n_samples: object, p: int) -> int:
     """The coalition budget as an int; refuses budgets too small for a solvable fit."""
     if n_samples is None:
         return default_budget(p)
-    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)):
-        raise TypeError(f"n_samples must be an int number of coalitions, not {type(n_samples).__name__}")
-    n_samples, total = int(n_samples), 2**p - 2
+    n_samples = check_int(n_samples, "n_samples", minimum=0, kind="an int number of coalitions")
+    total = 2**p - 2
     minimum = min(p + 1, total)
     if n_samples < minimum:
         raise ValueError(
@@ -207,9 +206,7 @@ def coalition_design(p: int, n_samples: int | None = None, rng=None) -> Coalitio
 
     ``rng`` is a numpy Generator, an int seed or ``None``; the same seed gives the same design.
     """
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)) or p < 1:
-        raise ValueError(f"p must be a positive int number of features, got {p!r}")
-    p = int(p)
+    p = check_int(p, "p", kind="an int number of features")
     budget, total = _check_budget(n_samples, p), 2**p - 2
     if budget >= total:
         masks = coalition_masks(np.arange(1, total + 1, dtype=np.int64), p) if p > 1 else np.zeros((0, 1), bool)

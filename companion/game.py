@@ -41,23 +41,32 @@ DEFAULT_CHUNK = 1 << 15
 
 
 # ----------------------------------------------------------------------------- helpers
-def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """Return a ``numpy`` Generator from a Generator, an int seed, or ``None``."""
+def _as_rng(rng: np.random.Generator | int | None, name: str = "rng") -> np.random.Generator:
+    """Return a ``numpy`` Generator from a Generator, an int seed, or ``None`` (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_))):
         return np.random.default_rng(rng)
     raise TypeError(
-        f"rng must be a numpy Generator, an int seed or None, not {type(rng).__name__}"
+        f"{name} must be a numpy Generator, an int seed or None, not {type(rng).__name__}"
     )
 
 
+def check_int(value: object, name: str, minimum: int = 1, kind: str = "an int") -> int:
+    """``value`` as a Python int ``>= minimum``.
+
+    A TypeError for anything that is not an integer (bools and floats such as ``2.0``
+    included), a ValueError below ``minimum``; both name the argument.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {kind}, not {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
 def _check_n(n: object, what: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{what} must be an int number of players, not {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"{what} must be at least 1 player, got {n}")
-    return int(n)
+    return check_int(n, what, kind="an int number of players")
 
 
 def _resolve_n(game: Game, n: int | None) -> int:
@@ -278,12 +287,6 @@ def three_player_game() -> TabularGame:
 
 
 # ----------------------------------------------------------------------------- exact values
-def _size_weights(n: int) -> np.ndarray:
-    """w[s] = s! (n - s - 1)! / n! for s = 0..n-1, computed without overflow."""
-    s = np.arange(n)
-    return 1.0 / (n * np.array([math.comb(n - 1, int(k)) for k in s], dtype=float))
-
-
 def shapley_values(game: Game, n: int | None = None, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
     r"""Exact Shapley values by the subset formula.
 
@@ -306,7 +309,9 @@ def shapley_values(game: Game, n: int | None = None, chunk: int = DEFAULT_CHUNK)
     if chunk < 1:
         raise ValueError(f"chunk must be a positive number of coalitions, got {chunk}")
     values = _all_values(game, n, chunk)
-    weights = _size_weights(n)
+    from .weights import shapley_weight  # here, not at the top: weights imports this module
+
+    weights = shapley_weight(np.arange(n), n)  # w[s] = s! (n - s - 1)! / n!
     without_i = np.arange(1 << (n - 1), dtype=np.int64)  # coalitions of the n-1 others
     sizes = _popcount(without_i)
     w = weights[sizes]
@@ -406,14 +411,11 @@ def permutation_estimate(
     every sample.
     """
     n = _resolve_n(game, n)
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)):
-        raise TypeError(f"n_permutations must be an int, not {type(n_permutations).__name__}")
-    if n_permutations < 1:
-        raise ValueError(f"n_permutations must be at least 1, got {n_permutations}")
+    n_permutations = check_int(n_permutations, "n_permutations")
     if antithetic and n_permutations % 2:
         raise ValueError(
             f"antithetic sampling pairs each ordering with its reverse: n_permutations "
             f"must be even, got {n_permutations}"
         )
-    perms = _sample_orderings(n, int(n_permutations), _as_rng(rng), antithetic)
+    perms = _sample_orderings(n, n_permutations, _as_rng(rng), antithetic)
     return _ordering_marginals(game, perms, chunk) / len(perms)

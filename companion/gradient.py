@@ -34,6 +34,8 @@ import shap
 import torch
 from torch import nn
 
+from .game import _as_rng, check_int
+
 __all__ = ["gradient_shap", "gradient_shap_samples", "integrated_gradients"]
 
 #: Input elements (rows times features) per forward/backward pass when ``batch_size`` is None.
@@ -74,14 +76,6 @@ def _as_2d(a: object, name: str) -> tuple[np.ndarray, bool]:
     return arr, single
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
-
-
 def _check_inputs(x: object, baselines: object, name: str = "baselines"):
     x2, single = _as_2d(x, "x")
     if x2.shape[0] == 0:
@@ -106,18 +100,10 @@ def _check_names(feature_names: Sequence[str] | None, p: int) -> list[str] | Non
     return names
 
 
-def _as_rng(seed: object) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, a numpy Generator or None, not {type(seed).__name__}")
-
-
 def _chunk_rows(batch_size: int | None, p: int) -> int:
     if batch_size is None:
         return max(1, DEFAULT_CHUNK_ELEMENTS // p)
-    return _check_positive_int(batch_size, "batch_size")
+    return check_int(batch_size, "batch_size")
 
 
 # ----------------------------------------------------------------------------- model helpers
@@ -234,9 +220,9 @@ def _contribution_chunks(model, x2, b2, n_samples, stdevs, rng, chunk, target):
 def _prepare(model, x, baselines, n_samples, stdevs, seed, batch_size):
     model = _check_model(model)
     x2, b2, single = _check_inputs(x, baselines)
-    n_samples = _check_positive_int(n_samples, "n_samples")
+    n_samples = check_int(n_samples, "n_samples")
     sd = _check_stdevs(stdevs, x2.shape[1])
-    rng = _as_rng(seed)
+    rng = _as_rng(seed, "seed")
     chunk = _chunk_rows(batch_size, x2.shape[1])
     return model, x2, b2, single, n_samples, sd, rng, chunk
 
@@ -366,7 +352,7 @@ def integrated_gradients(
     """
     model = _check_model(model)
     x2, b2, single = _check_inputs(x, baseline, "baseline")
-    steps = _check_positive_int(steps, "steps")
+    steps = check_int(steps, "steps")
     m, p = x2.shape
     names = _check_names(feature_names, p)
     if b2.shape[0] == 1:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .coalitions import CoalitionDesign, _kernel_table, coalition_design, default_budget
 from .game import evaluate_game
-from .missing import Model, as_background, as_row, marginal_game
+from .missing import Model, _check_model, as_background, as_row, marginal_game
 from .weights import lime_kernel
 
 __all__ = ["CoalitionDesign", "coalition_design", "constrained_fit", "default_budget", "kernel_shap", "lime"]
@@ -56,8 +56,7 @@ def _masked_values(f: Model, X: np.ndarray, background: np.ndarray, masks: np.nd
 
 
 def _prepare(f, x, background, n_samples, rng):
-    if not callable(f):
-        raise TypeError(f"f must be callable as f(X) -> (m,), got {type(f).__name__}")
+    _check_model(f)
     X, single = _rows(x)
     bg = as_background(background, X.shape[1])
     design = coalition_design(X.shape[1], n_samples, rng)

@@ -19,7 +19,7 @@ reference rows at once, in chunks of at most ``max_rows`` model rows), never row
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -148,27 +148,31 @@ class MarginalGame:
 
     def fill(self, masks: np.ndarray) -> np.ndarray:
         """The ``(k, N, p)`` model inputs: row ``j`` of block ``k`` is ``(x_S, b^(j)_S̄)``."""
-        masks = check_masks(masks, self.p)
-        return np.where(masks[:, None, :], self.x, self.background[None, :, :])
+        blocks = list(self._filled_blocks(check_masks(masks, self.p)))
+        return np.concatenate(blocks) if blocks else np.empty((0, *self.background.shape))
 
-    def __call__(self, masks: np.ndarray) -> np.ndarray:
-        """``v(S)`` for every boolean row of ``masks`` (shape ``(k, p)``)."""
-        masks = check_masks(masks, self.p)
+    def _filled_blocks(self, masks: np.ndarray) -> Iterator[np.ndarray]:
+        """:meth:`fill` in blocks of at most ``max_rows // N`` coalitions, shape ``(b, N, p)``.
+
+        x and the background are laid out once as flat arrays of one block's size, so
+        ``np.where`` runs over contiguous memory instead of ``N * k`` short rows of ``p``
+        entries (about twice as fast as broadcasting, with the same values bit for bit).
+        """
         N, p = self.background.shape
         per_call = max(1, self.max_rows // N)
-        # The rows of self.fill(block), built faster (same values, bit for bit): x and the
-        # background are laid out once as flat arrays of one block's size, so np.where
-        # runs over contiguous memory instead of N * k short rows of p entries.
         most = min(per_call, masks.shape[0])  # coalitions in the largest block
         x_flat, b_flat = np.tile(self.x, most * N), np.tile(self.background.ravel(), most)
-        out = np.empty(masks.shape[0])
         for start in range(0, masks.shape[0], per_call):
             block = masks[start : start + per_call]
             n = len(block) * N * p
             filled = np.where(np.tile(block, (1, N)).ravel(), x_flat[:n], b_flat[:n])
-            values = _evaluate_filled(self.f, filled.reshape(len(block), N, p))
-            out[start : start + len(block)] = values @ self.weights
-        return out
+            yield filled.reshape(len(block), N, p)
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        """``v(S)`` for every boolean row of ``masks`` (shape ``(k, p)``)."""
+        out = [_evaluate_filled(self.f, rows) @ self.weights
+               for rows in self._filled_blocks(check_masks(masks, self.p))]
+        return np.concatenate(out) if out else np.empty(0)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(p={self.p}, background rows={self.background.shape[0]})"

@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .game import MAX_EXACT_PLAYERS, TabularGame, _as_rng
+from .game import MAX_EXACT_PLAYERS, TabularGame, _as_rng, check_int
 
 __all__ = [
     "MAX_ENUMERATION_PLAYERS",
@@ -47,11 +47,7 @@ MAX_ENUMERATION_PLAYERS = 9
 # ----------------------------------------------------------------------------- checks
 def _check_count(n: object, what: str, minimum: int = 1) -> int:
     """An integer number of players ``>= minimum``, else a clear TypeError / ValueError."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{what} must be an int number of players, not {type(n).__name__} ({n!r})")
-    if n < minimum:
-        raise ValueError(f"{what} must be at least {minimum}, got {n}")
-    return int(n)
+    return check_int(n, what, minimum, kind="an int number of players")
 
 
 def _check_sizes(s: object, low: int, high: int, what: str) -> tuple[np.ndarray, bool]:

@@ -275,3 +275,10 @@ def test_lime_bad_inputs():
         lime(f, x, background[:, :1], n_samples=6, width=1.0)
     with pytest.raises(ValueError, match="below the minimum"):
         lime(nonlinear_model(8), np.zeros(8), np.ones((2, 8)), n_samples=5, width=1.0)
+
+
+def test_design_refuses_a_non_integer_number_of_features():
+    with pytest.raises(TypeError, match="p must be an int number of features"):
+        coalition_design(2.0, 4)
+    with pytest.raises(ValueError, match="p must be at least 1"):
+        coalition_design(0, 4)
