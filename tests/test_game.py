@@ -263,3 +263,15 @@ def test_table_game_from_codes_and_as_a_model():
         f(np.full((1, 3), 0.5))
     with pytest.raises(ValueError, match="read-only"):
         g.table[0] = 1.0
+
+
+def test_shared_argument_checks():
+    assert G.check_int(np.int64(3), "k") == 3
+    with pytest.raises(TypeError, match="k must be an int, not float"):
+        G.check_int(3.0, "k")
+    with pytest.raises(TypeError, match="k must be an int"):
+        G.check_int(True, "k")
+    with pytest.raises(ValueError, match="k must be at least 2, got 1"):
+        G.check_int(1, "k", minimum=2)
+    with pytest.raises(TypeError, match="seed must be a numpy Generator"):
+        G._as_rng(True, "seed")
