@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test bench notebooks clean
+.PHONY: book test bench notebooks format clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# Wrap the code cells of book/*.md that hold a line over 88 characters (ruff format);
+# lists the strings and comments left to split by hand (tests/test_style.py checks).
+format: $(STAMP)
+	$(PY) tools/format_cells.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
