@@ -21,11 +21,16 @@ the gradient of the sum with respect to a row is the gradient of that row's outp
 code runs on CPU and CUDA: tensors are created on the device of the model's parameters, and
 the random draws come from a seeded NumPy generator on the host, so a seed gives the same
 draws on either device.
+
+Every function runs the model on one torch thread (the same bits on every machine), in
+eval mode, with gradients on, and outside ``torch.inference_mode()`` even when called
+inside it; the caller's settings are restored afterwards. A model output or gradient
+that is NaN or inf, or an output that changes although autograd sees no path from the
+input, raises a ValueError instead of giving NaN or zero attributions.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -35,6 +40,7 @@ import torch
 from torch import nn
 
 from .game import _as_rng, check_int
+from .models import check_module, device_dtype, forward, single_thread
 
 __all__ = ["gradient_shap", "gradient_shap_samples", "integrated_gradients"]
 
@@ -43,28 +49,22 @@ DEFAULT_CHUNK_ELEMENTS = 1 << 22
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_model(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
-    return model
-
-
-def _device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    """Device and floating dtype of the model's first parameter (CPU float32 if none)."""
-    for tensor in itertools.chain(model.parameters(), model.buffers()):
-        if tensor.is_floating_point():
-            return tensor.device, tensor.dtype
-    return torch.device("cpu"), torch.float32
+def _numeric(a: object, name: str) -> np.ndarray:
+    """``a`` (array, DataFrame, tensor on any device) as float64, or a TypeError."""
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (a float array of shape (m, p) or (p,)), "
+            f"got dtype {arr.dtype}; convert it with np.asarray({name}, dtype=float)"
+        )
+    return arr.astype(np.float64)
 
 
 def _as_2d(a: object, name: str) -> tuple[np.ndarray, bool]:
     """``a`` as a float64 (m, p) array, and whether it was a single 1-D row."""
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array of shape (m, p) or (p,): {err}") from None
+    arr = _numeric(a, name)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must have shape (m, p) or (p,), got shape {arr.shape}")
     single = arr.ndim == 1
@@ -76,10 +76,12 @@ def _as_2d(a: object, name: str) -> tuple[np.ndarray, bool]:
     return arr, single
 
 
-def _check_inputs(x: object, baselines: object, name: str = "baselines"):
+def _check_inputs(x: object, baselines: object, name: str = "baselines", scalar=False):
     x2, single = _as_2d(x, "x")
     if x2.shape[0] == 0:
         raise ValueError("x has no rows; pass at least one row to explain")
+    if scalar and np.ndim(baselines) == 0 and not isinstance(baselines, str):
+        baselines = np.full(x2.shape[1], _numeric(baselines, name))  # captum's scalar
     b2, _ = _as_2d(baselines, name)
     if b2.shape[0] == 0:
         raise ValueError(f"{name} is empty; pass at least one background row")
@@ -119,6 +121,20 @@ def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
             module.train(training)
 
 
+def _check_target(target: object) -> None:
+    """Check ``target`` before any model call (its range is checked on the output)."""
+    if target is None:
+        return
+    if isinstance(target, (bool, np.bool_)) or not isinstance(
+        target, (int, np.integer)
+    ):
+        raise TypeError(
+            f"target must be an int output index, not {type(target).__name__}"
+        )
+    if target < 0:
+        raise ValueError(f"target must be a non-negative output index, got {target}")
+
+
 def _select(out: torch.Tensor, target: int | None) -> torch.Tensor:
     """The explained output, one scalar per row: f(z) of shape (k,)."""
     if out.ndim == 1:
@@ -140,28 +156,59 @@ def _select(out: torch.Tensor, target: int | None) -> torch.Tensor:
     return out.reshape(-1) if out.ndim == 1 else out[:, int(target)]
 
 
+@contextmanager
+def _run(model: nn.Module) -> Iterator[nn.Module]:
+    """One thread, no inference mode, gradients on, eval mode; all restored after."""
+    with single_thread(), torch.inference_mode(False), torch.enable_grad():
+        with _eval_mode(model):
+            yield model
+
+
+def _check_finite(f: torch.Tensor, what: str) -> None:
+    if not bool(torch.isfinite(f).all()):
+        raise ValueError(
+            f"model returned NaN or inf {what} at some point between x and a baseline; "
+            "gradient methods need finite outputs and gradients there (check the "
+            "inputs the model accepts, e.g. a log or sqrt of a negative number)"
+        )
+
+
 def _output_and_gradient(model: nn.Module, z: torch.Tensor, target: int | None):
-    """f(z) (k,) and df/dz (k, p) for a chunk of points, with one backward pass."""
-    with torch.enable_grad():
-        z = z.detach().requires_grad_(True)
-        f = _select(model(z), target)
-        if f.requires_grad:
-            (grad,) = torch.autograd.grad(f.sum(), z, allow_unused=True)
-        else:
-            grad = None
-    if grad is None:  # the output does not depend on the input at all
+    """f(z) (k,) and df/dz (k, p) for a chunk of points, with one backward pass.
+
+    When autograd finds no path from ``z`` to the output (``grad is None``) the gradient
+    is zero only if the output really is constant on the chunk; an output that varies
+    without a gradient (the model detaches its input, or runs under ``no_grad``) is an
+    error, never silent zeros.
+    """
+    z = z.detach().requires_grad_(True)
+    f = _select(forward(model, z, "x"), target)
+    _check_finite(f, "outputs")
+    grad = None
+    if f.requires_grad:
+        (grad,) = torch.autograd.grad(f.sum(), z, allow_unused=True)
+    if grad is None:
+        if f.numel() and not bool((f == f[0]).all()):
+            raise ValueError(
+                "model output changes with its input but autograd finds no gradient "
+                "(the model detaches its input, converts it to numpy, or runs under "
+                "torch.no_grad()); gradient methods need a differentiable torch model"
+            )
         grad = torch.zeros_like(z)
+    _check_finite(grad, "gradients")
     return f.detach(), grad
 
 
 def _outputs(model: nn.Module, a: np.ndarray, target: int | None, chunk: int) -> np.ndarray:
     """f(a) for every row of ``a`` (float64 numpy), without gradients, in chunks."""
-    device, dtype = _device_dtype(model)
+    device, dtype = device_dtype(model)
     out = np.empty(a.shape[0], dtype=np.float64)
     with torch.no_grad():
         for start in range(0, a.shape[0], chunk):
             z = torch.as_tensor(a[start : start + chunk], dtype=dtype, device=device)
-            out[start : start + chunk] = _select(model(z), target).double().cpu().numpy()
+            f = _select(forward(model, z, "baselines"), target)
+            _check_finite(f, "outputs")
+            out[start : start + chunk] = f.double().cpu().numpy()
     return out
 
 
@@ -198,7 +245,7 @@ def _contribution_chunks(model, x2, b2, n_samples, stdevs, rng, chunk, target):
     noise block after block from the same generator in the flat order r * n + k, so the
     draws (hence the values) do not depend on the chunk size.
     """
-    device, dtype = _device_dtype(model)
+    device, dtype = device_dtype(model)
     m, p = x2.shape
     pick = rng.integers(0, b2.shape[0], size=(m, n_samples))
     alpha = rng.random((m, n_samples))
@@ -218,7 +265,7 @@ def _contribution_chunks(model, x2, b2, n_samples, stdevs, rng, chunk, target):
 
 
 def _prepare(model, x, baselines, n_samples, stdevs, seed, batch_size):
-    model = _check_model(model)
+    model = check_module(model)
     x2, b2, single = _check_inputs(x, baselines)
     n_samples = check_int(n_samples, "n_samples")
     sd = _check_stdevs(stdevs, x2.shape[1])
@@ -277,21 +324,42 @@ def gradient_shap(
     )
     m, p = x2.shape
     names = _check_names(feature_names, p)
-    device, _ = _device_dtype(model)
-    with _eval_mode(model):
-        total = torch.zeros((m, p), dtype=torch.float64, device=device)
-        squares = torch.zeros((m, p), dtype=torch.float64, device=device)
-        for r0, r1, c in _contribution_chunks(model, x2, b2, n, sd, rng, chunk, target):
-            total[r0:r1] += c.sum(dim=1).double()
-            squares[r0:r1] += (c * c).sum(dim=1).double()
+    _check_target(target)
+    with _run(model):
+        device, _ = device_dtype(model)
+        mean = torch.zeros((m, p), dtype=torch.float64, device=device)
+        m2 = torch.zeros((m, p), dtype=torch.float64, device=device)
+        blocks = _blocks(m, n, chunk)
+        for (r0, r1, k0, k1), (_, _, c) in zip(
+            blocks, _contribution_chunks(model, x2, b2, n, sd, rng, chunk, target)
+        ):
+            _merge_moments(mean, m2, r0, r1, k0, c.double())
         base = _outputs(model, b2, target, chunk).mean()
-    phi = (total / n).cpu().numpy()
+    phi = mean.cpu().numpy()
     if n > 1:
-        var = np.maximum(squares.cpu().numpy() / n - phi**2, 0.0) * n / (n - 1)
-        se = np.sqrt(var / n)
+        se = np.sqrt(m2.cpu().numpy() / (n - 1) / n)
     else:
         se = np.full_like(phi, np.nan)
     return _explanation(phi, np.full(m, base), x2, se, single, names)
+
+
+def _merge_moments(mean, m2, r0, r1, n_a, c) -> None:
+    """Add a block of terms ``c`` (r, k, p) to the running mean and M2 of rows r0:r1.
+
+    Within the block: a two-pass mean and sum of squared deviations in float64; across
+    blocks: Chan et al.'s pairwise update (``n_a`` terms already merged per row),
+    M2 = M2_a + M2_b + delta^2 n_a n_b / (n_a + n_b). No E[c^2] - E[c]^2 cancellation.
+    """
+    n_b = c.shape[1]
+    mean_b = c.mean(dim=1)
+    m2_b = ((c - mean_b[:, None, :]) ** 2).sum(dim=1)
+    if n_a == 0:
+        mean[r0:r1], m2[r0:r1] = mean_b, m2_b
+        return
+    n = n_a + n_b
+    delta = mean_b - mean[r0:r1]
+    mean[r0:r1] += delta * (n_b / n)
+    m2[r0:r1] += m2_b + delta**2 * (n_a * n_b / n)
 
 
 def gradient_shap_samples(
@@ -311,10 +379,13 @@ def gradient_shap_samples(
     float rounding). Meant for teaching and for checks (the spread of the terms, the
     standard error of their sum); it holds all m * n * p terms in memory.
     """
-    model, x2, b2, _, n, sd, rng, chunk = _prepare(model, x, baselines, n_samples, stdevs, seed, batch_size)
+    model, x2, b2, _, n, sd, rng, chunk = _prepare(
+        model, x, baselines, n_samples, stdevs, seed, batch_size
+    )
+    _check_target(target)
     m, p = x2.shape
     out = np.empty((m, n, p), dtype=np.float64)
-    with _eval_mode(model):
+    with _run(model):
         for (r0, r1, k0, k1), (_, _, c) in zip(
             _blocks(m, n, chunk), _contribution_chunks(model, x2, b2, n, sd, rng, chunk, target)
         ):
@@ -350,33 +421,42 @@ def integrated_gradients(
     ``baseline`` is one row (p,) used for every row of ``x``, or (m, p), one per row.
     ``base_values`` are f(b) per row. Eval mode as in :func:`gradient_shap`.
     """
-    model = _check_model(model)
-    x2, b2, single = _check_inputs(x, baseline, "baseline")
+    model = check_module(model)
+    x2, b2, single = _check_inputs(x, baseline, "baseline", scalar=True)
     steps = check_int(steps, "steps")
     m, p = x2.shape
     names = _check_names(feature_names, p)
+    _check_target(target)
     if b2.shape[0] == 1:
         b2 = np.repeat(b2, m, axis=0)
     elif b2.shape[0] != m:
         raise ValueError(f"baseline must be one row or one row per row of x ({m}), got {b2.shape[0]} rows")
     chunk = _chunk_rows(batch_size, p)
-    device, dtype = _device_dtype(model)
+    with _run(model):
+        phi, base = _integrate(model, x2, b2, steps, chunk, target)
+    return _explanation(phi, base, x2, None, single, names)
+
+
+def _integrate(model, x2, b2, steps, chunk, target):
+    """The trapezoid sums of :func:`integrated_gradients` and f(b), on validated input."""
+    m, p = x2.shape
+    device, dtype = device_dtype(model)
     alphas = np.linspace(0.0, 1.0, steps + 1)
     weights = torch.as_tensor(np.tile(_trapezoid_weights(steps), m), dtype=torch.float64, device=device)
     xt = torch.as_tensor(x2, dtype=dtype, device=device)
     bt = torch.as_tensor(b2, dtype=dtype, device=device)
     total = torch.zeros((m, p), dtype=torch.float64, device=device)
     n_points = m * (steps + 1)
-    with _eval_mode(model):
-        for start in range(0, n_points, chunk):
-            flat = np.arange(start, min(start + chunk, n_points))
-            rows = torch.as_tensor(flat // (steps + 1), device=device)
-            a = torch.as_tensor(alphas[flat % (steps + 1)], dtype=dtype, device=device)[:, None]
-            _, grad = _output_and_gradient(model, bt[rows] + a * (xt[rows] - bt[rows]), target)
-            total.index_add_(0, rows, grad.double() * weights[start : start + len(flat), None])
-        base = _outputs(model, b2, target, chunk)
-    phi = ((xt - bt).double() * total).cpu().numpy()
-    return _explanation(phi, base, x2, None, single, names)
+    for start in range(0, n_points, chunk):
+        flat = np.arange(start, min(start + chunk, n_points))
+        rows = torch.as_tensor(flat // (steps + 1), device=device)
+        a = torch.as_tensor(alphas[flat % (steps + 1)], dtype=dtype, device=device)
+        z = bt[rows] + a[:, None] * (xt[rows] - bt[rows])
+        _, grad = _output_and_gradient(model, z, target)
+        w = weights[start : start + len(flat), None]
+        total.index_add_(0, rows, grad.double() * w)
+    base = _outputs(model, b2, target, chunk)
+    return ((xt - bt).double() * total).cpu().numpy(), base
 
 
 def _explanation(phi, base, x2, se, single, names) -> shap.Explanation:
