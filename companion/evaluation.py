@@ -5,6 +5,11 @@
   Student-t confidence interval, with explicit answers for groups of 0 or 1 rows.
 * :func:`bonferroni_z` is the critical value of a two-sided normal test repeated over many
   comparisons, used to turn Monte-Carlo standard errors into a tolerance.
+* :func:`mean_z2_test` pools many standardised differences into one statistic, the mean of
+  z^2, and compares it with its null distribution (a test with power against small
+  systematic errors that no single |z| reveals).
+* :func:`correlated_groups` and :func:`grouped_attributions` sum the attributions of
+  strongly correlated features into one attribution per group.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-__all__ = ["confusion_groups", "MeanCI", "mean_ci", "bonferroni_z"]
+__all__ = ["confusion_groups", "MeanCI", "mean_ci", "bonferroni_z", "Z2Test", "mean_z2_test",
+           "correlated_groups", "grouped_attributions"]
 
 GROUPS = ("TP", "TN", "FP", "FN")
 
@@ -106,3 +112,126 @@ def bonferroni_z(n_comparisons: int, family_level: float = 0.01) -> float:
     if not 0.0 < family_level < 1.0:
         raise ValueError(f"family_level must lie strictly between 0 and 1, got {family_level}")
     return float(stats.norm.isf(family_level / (2.0 * n_comparisons)))
+
+
+class Z2Test(NamedTuple):
+    """Result of :func:`mean_z2_test`: the statistic, its critical value, p-value and dof."""
+
+    statistic: float
+    critical: float
+    p_value: float
+    dof: float
+    level: float
+
+    @property
+    def rejected(self) -> bool:
+        """True when the statistic exceeds the critical value."""
+        return bool(self.statistic > self.critical)
+
+
+def mean_z2_test(differences, se, correlations=None, level: float = 0.01) -> Z2Test:
+    """Pooled test that many differences are pure noise: the mean of z^2 against its null.
+
+    ``differences`` d and ``se`` are (m, p): m independent rows of p entries each, and
+    z_ri = d_ri / se_ri. The statistic is T = (1 / (m p)) sum_r sum_i z_ri^2. Under the null
+    hypothesis each row's z_r is normal with mean 0, unit variances and correlation matrix
+    R_r (``correlations``, (m, p, p) or (p, p) for all rows; None means independent
+    entries, R_r = I). Then E[T] = 1 and Var[T] = 2 sum_r tr(R_r^2) / (m p)^2 (each
+    z_r^T z_r is a sum of chi^2_1 weighted by the eigenvalues of R_r). The null
+    distribution is approximated by the scaled chi-square g chi^2_h with the same mean and
+    variance (Satterthwaite): g = Var[T] / 2, h = 2 / Var[T]; exact when every R_r = I.
+    The test rejects at ``level`` when T > g * chi2.ppf(1 - level, h).
+
+    A systematic error that adds a bias delta_ri to the differences raises E[T] by
+    mean(delta^2 / se^2); the test detects it when that excess is large against sqrt(Var[T]).
+    """
+    d = np.asarray(differences, dtype=float)
+    s = np.asarray(se, dtype=float)
+    if d.ndim != 2:
+        raise ValueError(f"differences must have shape (m, p), got {d.shape}")
+    if s.shape != d.shape:
+        raise ValueError(f"se must have the shape of differences {d.shape}, got {s.shape}")
+    if not (np.all(np.isfinite(d)) and np.all(np.isfinite(s))):
+        raise ValueError("differences and se must be finite; drop or fix NaN/inf entries")
+    if np.any(s <= 0):
+        raise ValueError("se must be positive everywhere (a zero standard error has no z)")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
+    m, p = d.shape
+    if correlations is None:
+        sum_tr = float(m * p)
+    else:
+        r = np.asarray(correlations, dtype=float)
+        if r.shape == (p, p):
+            r = np.broadcast_to(r, (m, p, p))
+        if r.shape != (m, p, p):
+            raise ValueError(f"correlations must have shape ({m}, {p}, {p}) or ({p}, {p}), "
+                             f"got {r.shape}")
+        if not np.all(np.isfinite(r)):
+            raise ValueError("correlations must be finite")
+        if not np.allclose(np.diagonal(r, axis1=1, axis2=2), 1.0, rtol=0, atol=1e-8):
+            raise ValueError("correlations must have ones on the diagonal (a correlation "
+                             "matrix, not a covariance matrix)")
+        sum_tr = float(np.sum(r * r))  # sum_r tr(R_r^2) for symmetric R_r
+    statistic = float(np.mean((d / s) ** 2))
+    var = 2.0 * sum_tr / (m * p) ** 2
+    g, h = var / 2.0, 2.0 / var
+    critical = float(g * stats.chi2.ppf(1.0 - level, h))
+    p_value = float(stats.chi2.sf(statistic / g, h))
+    return Z2Test(statistic, critical, p_value, h, float(level))
+
+
+def correlated_groups(X, threshold: float = 0.9) -> list[np.ndarray]:
+    """Groups of features linked by strong correlation: connected components of a graph.
+
+    Features i and j are joined when |r_ij| > ``threshold``, r the Pearson correlation over
+    the rows of ``X`` (m, p); a group is a connected component (so two members of a group
+    may correlate less than the threshold through a chain of strong links). Returns sorted
+    int index arrays, ordered by their smallest member; singletons are groups too.
+    """
+    arr = np.asarray(X, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] < 3:
+        raise ValueError(f"X must be (m, p) with at least 3 rows, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("X contains NaN or inf; impute or drop those rows first")
+    if np.any(arr.std(axis=0) == 0):
+        raise ValueError("X has a constant column, whose correlation is undefined; drop it")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or not 0.0 <= threshold < 1.0:
+        raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
+    linked = np.abs(np.corrcoef(arr, rowvar=False)) > threshold
+    p = arr.shape[1]
+    label = np.full(p, -1)
+    for start in range(p):
+        if label[start] >= 0:
+            continue
+        label[start], stack = start, [start]
+        while stack:
+            i = stack.pop()
+            for j in np.flatnonzero(linked[i] & (label < 0)):
+                label[j] = start
+                stack.append(j)
+    return [np.flatnonzero(label == g) for g in np.unique(label)]
+
+
+def grouped_attributions(phi, groups) -> np.ndarray:
+    """Attribution of each group of features: Phi_G = sum_{i in G} phi_i, shape (m, len(groups)).
+
+    For path methods (integrated and expected gradients) the sum over a group is exactly
+    the attribution the group receives when its features move together as one player along
+    the same paths; it is also what efficiency keeps: sum_G Phi_G = sum_i phi_i when the
+    groups partition the features. ``phi`` is (m, p) or (p,); ``groups`` a sequence of
+    index arrays that must partition range(p).
+    """
+    arr = np.asarray(phi, dtype=float)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"phi must have shape (m, p) or (p,), got {arr.shape}")
+    p = arr.shape[-1]
+    idx = [np.asarray(g) for g in groups]
+    if any(g.ndim != 1 or g.size == 0 or not np.issubdtype(g.dtype, np.integer) for g in idx):
+        raise ValueError("groups must be non-empty 1-D arrays of int feature indices")
+    together = np.sort(np.concatenate(idx)) if idx else np.array([], dtype=int)
+    if not np.array_equal(together, np.arange(p)):
+        raise ValueError(f"groups must partition the {p} features: every index 0..{p - 1} "
+                         "exactly once")
+    return np.stack([arr[..., g].sum(axis=-1) for g in idx], axis=-1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["PALETTE", "POSITIVE", "NEGATIVE", "use_book_style"]
+__all__ = ["PALETTE", "POSITIVE", "NEGATIVE", "use_book_style", "group_attribution_panels"]
 
 #: Okabe-Ito colours: blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow, black.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -83,6 +83,93 @@ def group_attribution_figure(values, feature_names, group: str, top: int = 10, l
     if xlim is not None:
         ax.set_xlim(*xlim)
     fig.tight_layout()
+    return fig
+
+
+def group_attribution_panels(values_by_group, feature_names, features, level: float = 0.95,
+                             max_points: int = 5, xlabel: str = "attribution (logit units)",
+                             positive_label: str = "pushes the output up",
+                             negative_label: str = "pushes the output down"):
+    """One figure, one panel per group, the same features in the same order in every panel.
+
+    ``values_by_group`` maps a group name to its (n, p) attributions (one row per member);
+    ``features`` are the indices of the features to show, top to bottom, chosen by the
+    caller *before* looking at the groups. A group of more than ``max_points`` rows is drawn
+    as a dot at the mean phi_bar_i with its ``level`` Student-t interval
+    phi_bar_i +- t_{(1 + level)/2, n - 1} s_i / sqrt(n) (pass a Bonferroni-adjusted level
+    for simultaneous intervals); a smaller group as its individual rows (one marker each)
+    and a vertical tick at their mean, without an interval. Markers are coloured by the
+    sign of the mean (POSITIVE above zero; a small group's rows by their own sign), and the
+    sign legend is part of the figure. Panels are laid out two per line.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.lines import Line2D
+
+    from companion.evaluation import mean_ci
+
+    names = list(feature_names)
+    p = len(names)
+    if not isinstance(values_by_group, dict) or not values_by_group:
+        raise ValueError("values_by_group must be a non-empty dict {group name: (n, p) array}")
+    groups = {}
+    for name, vals in values_by_group.items():
+        arr = np.asarray(vals, dtype=float)
+        if arr.ndim != 2 or arr.shape[1] != p:
+            raise ValueError(f"values_by_group[{name!r}] must be (n, {p}) for {p} feature "
+                             f"names, got {arr.shape}")
+        groups[name] = arr
+    idx = np.asarray(features)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) \
+            or np.any((idx < 0) | (idx >= p)) or len(set(idx.tolist())) != idx.size:
+        raise ValueError(f"features must be distinct int indices in 0..{p - 1}")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(f"max_points must be a positive int, got {max_points!r}")
+    k = idx.size
+    ypos = np.arange(k)[::-1]  # the first feature on top
+    ncols = 2 if len(groups) > 1 else 1
+    nrows = -(-len(groups) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, sharey=True, sharex=True, squeeze=False,
+                             figsize=(4.2 * ncols + 2.6, (0.36 * k + 1.3) * nrows + 0.8),
+                             layout="constrained")
+    axes = axes.ravel()
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    for ax, (name, arr) in zip(axes, groups.items()):
+        ax.axvline(0.0, color="0.3", linewidth=1)
+        n = arr.shape[0]
+        if n == 0:
+            ax.text(0.5, 0.5, "no rows", transform=ax.transAxes, ha="center", va="center")
+            ax.set_title(f"{name}: n = 0")
+            continue
+        sub = arr[:, idx]
+        mean = sub.mean(axis=0)
+        colours = np.where(mean > 0, POSITIVE, NEGATIVE)
+        if n > max_points:
+            ci = mean_ci(sub, level=level)
+            for y, m, lo, hi, c in zip(ypos, mean, ci.lower, ci.upper, colours):
+                ax.plot([lo, hi], [y, y], color=c, linewidth=2, solid_capstyle="butt")
+                ax.plot(m, y, "o", color=c, markersize=6)
+            ax.set_title(f"{name}, n = {n}: mean, {level:.1%} interval")
+        else:
+            offsets = np.linspace(-0.25, 0.25, n) if n > 1 else np.zeros(1)
+            for j, off in enumerate(offsets):
+                for y, v in zip(ypos, sub[j]):
+                    ax.plot(v, y + off, "D", color=POSITIVE if v > 0 else NEGATIVE,
+                            markersize=4.5, markeredgecolor="white", markeredgewidth=0.5)
+            ax.plot(mean, ypos, "|", color="black", markersize=14, markeredgewidth=2)
+            ax.set_title(f"{name}, n = {n}: each row")
+    for ax in axes[len(groups) - ncols:len(groups)]:
+        ax.set_xlabel(xlabel)
+        ax.xaxis.set_tick_params(labelbottom=True)
+    for ax in axes[:len(groups):ncols]:
+        ax.set_yticks(ypos, [names[i] for i in idx])
+        ax.set_ylabel("feature")
+    handles = [Line2D([], [], color=POSITIVE, marker="o", linestyle="-", label=positive_label),
+               Line2D([], [], color=NEGATIVE, marker="o", linestyle="-", label=negative_label),
+               Line2D([], [], color="black", marker="|", linestyle="none", markersize=12,
+                      markeredgewidth=2, label="mean of a small group")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
     return fig
 
 

@@ -13,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from companion.evaluation import bonferroni_z, confusion_groups, mean_ci
-from companion.plots import confusion_matrix_figure, group_attribution_figure
+from companion.evaluation import (bonferroni_z, confusion_groups, correlated_groups,
+                                  grouped_attributions, mean_ci, mean_z2_test)
+from companion.plots import (confusion_matrix_figure, group_attribution_figure,
+                             group_attribution_panels)
 
 
 # ----------------------------------------------------------------------------- confusion_groups
@@ -152,3 +154,106 @@ def test_confusion_matrix_figure_counts():
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == ["FN\n1", "FP\n1", "TN\n1", "TP\n2"]
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- mean_z2_test
+def test_mean_z2_test_independent_entries_is_an_exact_chi_square():
+    rng = np.random.default_rng(0)
+    d, se = rng.normal(size=(20, 30)), np.ones((20, 30))
+    result = mean_z2_test(d, se, level=0.01)
+    assert result.dof == pytest.approx(600)
+    assert result.critical == pytest.approx(stats.chi2.ppf(0.99, 600) / 600)
+    assert result.statistic == pytest.approx(np.mean(d**2))
+    assert result.p_value == pytest.approx(stats.chi2.sf(600 * result.statistic, 600))
+
+
+def test_mean_z2_test_size_and_power_with_correlated_entries():
+    """Rejects about `level` of honest draws; rejects a 10 % bias of the size the text uses."""
+    rng = np.random.default_rng(1)
+    m, p = 20, 10
+    a = rng.normal(size=(p, p))
+    cov = a @ a.T + p * np.eye(p)
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    chol = np.linalg.cholesky(corr)
+    rejected = [mean_z2_test(rng.normal(size=(m, p)) @ chol.T, np.ones((m, p)), corr,
+                             level=0.05).rejected for _ in range(400)]
+    assert 0.02 < np.mean(rejected) < 0.09  # nominal 0.05, Satterthwaite approximation
+    shifted = rng.normal(size=(m, p)) @ chol.T + 1.5
+    assert mean_z2_test(shifted, np.ones((m, p)), corr, level=0.01).rejected
+
+
+@pytest.mark.parametrize(
+    "d, se, corr, level, match",
+    [
+        (np.zeros(3), np.ones(3), None, 0.01, "shape"),
+        (np.zeros((2, 3)), np.ones((3, 2)), None, 0.01, "se must have"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), None, 0.01, "positive"),
+        (np.full((2, 3), np.nan), np.ones((2, 3)), None, 0.01, "finite"),
+        (np.zeros((2, 3)), np.ones((2, 3)), np.ones((2, 2)), 0.01, "correlations"),
+        (np.zeros((2, 3)), np.ones((2, 3)), 2 * np.eye(3), 0.01, "diagonal"),
+        (np.zeros((2, 3)), np.ones((2, 3)), None, 1.5, "level"),
+    ],
+)
+def test_mean_z2_test_bad_input(d, se, corr, level, match):
+    with pytest.raises(ValueError, match=match):
+        mean_z2_test(d, se, corr, level=level)
+
+
+# ----------------------------------------------------------------------------- groups of features
+def test_correlated_groups_are_connected_components():
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(500, 3))
+    X = np.column_stack([base[:, 0], base[:, 1], base[:, 0] + 0.05 * rng.normal(size=500),
+                         base[:, 2], base[:, 1] + 0.05 * rng.normal(size=500)])
+    groups = correlated_groups(X, threshold=0.9)
+    assert [g.tolist() for g in groups] == [[0, 2], [1, 4], [3]]
+
+
+def test_correlated_groups_bad_input():
+    with pytest.raises(ValueError, match="constant"):
+        correlated_groups(np.column_stack([np.arange(5.0), np.ones(5)]))
+    with pytest.raises(ValueError, match="threshold"):
+        correlated_groups(np.random.default_rng(0).normal(size=(9, 3)), threshold=1.0)
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        correlated_groups(np.zeros((2, 3)))
+
+
+def test_grouped_attributions_sum_and_keep_the_total():
+    phi = np.arange(12.0).reshape(2, 6)
+    groups = [np.array([0, 3]), np.array([1]), np.array([2, 4, 5])]
+    out = grouped_attributions(phi, groups)
+    np.testing.assert_allclose(out, [[3, 1, 11], [15, 7, 29]], rtol=0, atol=0)
+    np.testing.assert_allclose(out.sum(axis=1), phi.sum(axis=1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grouped_attributions(phi[0], groups), out[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("groups", [[np.array([0, 1])], [np.array([0, 1]), np.array([1, 2])],
+                                    [np.array([0.0, 1.0, 2.0])]])
+def test_grouped_attributions_must_partition(groups):
+    with pytest.raises(ValueError, match="partition|int"):
+        grouped_attributions(np.zeros((2, 3)), groups)
+
+
+def test_group_panels_same_order_and_individual_points():
+    rng = np.random.default_rng(3)
+    values = {"TP": rng.normal(size=(20, 6)), "TN": rng.normal(size=(30, 6)),
+              "FP": rng.normal(size=(3, 6)), "FN": np.zeros((0, 6))}
+    fig = group_attribution_panels(values, NAMES, [4, 0, 2], level=0.99)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 4
+    for ax in axes[::2]:
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["f4", "f0", "f2"][::-1] or \
+            [t.get_text() for t in ax.get_yticklabels()] == ["f4", "f0", "f2"]
+    assert "99.0% interval" in axes[0].get_title() and "each row" in axes[2].get_title()
+    assert len(fig.legends) == 1
+    plt.close(fig)
+
+
+def test_group_panels_bad_input():
+    with pytest.raises(ValueError, match="distinct int"):
+        group_attribution_panels({"TP": np.zeros((3, 6))}, NAMES, [0, 0])
+    with pytest.raises(ValueError, match="must be"):
+        group_attribution_panels({"TP": np.zeros((3, 5))}, NAMES, [0])
+    with pytest.raises(ValueError, match="non-empty dict"):
+        group_attribution_panels({}, NAMES, [0])
