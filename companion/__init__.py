@@ -48,6 +48,7 @@ _EXPORTS = {
     "mean_ci": "evaluation",
 }
 _MODULES = {"game", "weights", "missing", "coalitions", "kernel", "gradient", "models", "datasets",
+            "exercises",
             "evaluation", "plots"}
 
 __all__ = sorted(_EXPORTS) + sorted(_MODULES)
