@@ -346,13 +346,17 @@ def gradient_shap(
 def _merge_moments(mean, m2, r0, r1, n_a, c) -> None:
     """Add a block of terms ``c`` (r, k, p) to the running mean and M2 of rows r0:r1.
 
-    Within the block: a two-pass mean and sum of squared deviations in float64; across
+    Within the block: a two-pass mean and sum of squared deviations in float64, of the
+    terms shifted by the block's first term (so identical terms give exactly 0); across
     blocks: Chan et al.'s pairwise update (``n_a`` terms already merged per row),
     M2 = M2_a + M2_b + delta^2 n_a n_b / (n_a + n_b). No E[c^2] - E[c]^2 cancellation.
     """
     n_b = c.shape[1]
-    mean_b = c.mean(dim=1)
-    m2_b = ((c - mean_b[:, None, :]) ** 2).sum(dim=1)
+    shift = c[:, 0, :]
+    d = c - shift[:, None, :]
+    d_mean = d.mean(dim=1)
+    mean_b = shift + d_mean
+    m2_b = ((d - d_mean[:, None, :]) ** 2).sum(dim=1)
     if n_a == 0:
         mean[r0:r1], m2[r0:r1] = mean_b, m2_b
         return

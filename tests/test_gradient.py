@@ -364,3 +364,147 @@ def test_integrated_gradients_bad_input(data):
         integrated_gradients(model, x, b[0], steps=0)
     with pytest.raises(ValueError, match="NaN or inf"):
         integrated_gradients(model, x, np.full(4, np.nan))
+
+
+# ----------------------------------------------------------------------------- issue 14 regressions
+def _linear_terms(w, x, b, n, seed, dtype):
+    """The Monte-Carlo terms c_ik = w_i (x_i - b_pick(k),i) of the linear model, by hand.
+
+    gradient_shap draws ``rng.integers(0, q, (m, n))`` first; the gradient of w.z + c is w
+    exactly, so each term is the product w_i * (x_i - b_ki) rounded in the model's dtype.
+    """
+    pick = np.random.default_rng(seed).integers(0, len(b), size=(len(x), n))
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    delta = x.astype(np_dtype)[:, None, :] - b.astype(np_dtype)[pick]
+    return (w.astype(np_dtype) * delta).astype(np.float64)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("batch_size", [None, 7])  # 7: one row's draws merged over blocks
+def test_error_std_is_the_analytic_standard_error(dtype, batch_size):
+    """Issue 14.2: error_std = sd(c_ik) / sqrt(n), from float64 two-pass/Chan moments.
+
+    Baselines 5 + 1e-3 N(0, 1) and x = 0: every term is about -5 w_i with a spread of
+    1e-3 |w_i|, the case where E[c^2] - E[c]^2 in float32 cancels catastrophically. The
+    terms themselves are rounded in the model's dtype (relative 6e-8 in float32, so
+    3e-7 absolute against a spread of 1e-3): we compare with the standard deviation of
+    the same rounded terms at 1e-9 relative, and with the exact float64 terms at 1e-2
+    relative (float32) or 1e-9 (float64).
+    """
+    rng = np.random.default_rng(0)
+    w = np.array([1.5, -2.0, 0.7])
+    x, b = np.zeros((2, 3)), 5.0 + 1e-3 * rng.normal(size=(40, 3))
+    n, seed = 500, 3
+    e = gradient_shap(linear_model(w, dtype=dtype), x, b, n_samples=n, seed=seed,
+                      batch_size=batch_size)
+    rounded = _linear_terms(w, x, b, n, seed, dtype)
+    np.testing.assert_allclose(e.error_std, rounded.std(axis=1, ddof=1) / np.sqrt(n),
+                               rtol=1e-9)
+    np.testing.assert_allclose(e.values, rounded.mean(axis=1), rtol=1e-12)
+    exact = _linear_terms(w, x, b, n, seed, torch.float64)
+    rtol = 1e-2 if dtype == torch.float32 else 1e-9
+    np.testing.assert_allclose(e.error_std, exact.std(axis=1, ddof=1) / np.sqrt(n), rtol=rtol)
+    if dtype == torch.float32:  # the planted error: the one-pass float32 formula misses
+        c = rounded.astype(np.float32)
+        naive = np.sqrt(np.maximum((c * c).mean(axis=1) - c.mean(axis=1) ** 2, 0) / (n - 1))
+        assert not np.allclose(naive, exact.std(axis=1, ddof=1) / np.sqrt(n), rtol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_identical_terms_have_zero_error_std(dtype):
+    """One baseline row and a linear model: all n terms are the same number, so sd = 0."""
+    x, b = np.array([[0.3, -1.2, 2.0]]), np.array([[1.0, 0.5, -0.25]])
+    e = gradient_shap(linear_model(np.array([1.5, -2.0, 0.7]), dtype=dtype), x, b,
+                      n_samples=1000, seed=0, batch_size=64)
+    assert np.all(e.error_std == 0.0)
+
+
+def test_inference_mode_gives_the_same_values(data):
+    """Issue 14.1: inside torch.inference_mode() the methods run outside it, not zeros."""
+    x, b = data
+    model = small_mlp()
+    outside = gradient_shap(model, x, b, n_samples=20, seed=0)
+    ig_outside = integrated_gradients(model, x, b[0], steps=8).values
+    with torch.inference_mode():
+        inside = gradient_shap(model, x, b, n_samples=20, seed=0)
+        ig_inside = integrated_gradients(model, x, b[0], steps=8).values
+        samples = gradient_shap_samples(model, x, b, n_samples=20, seed=0)
+        assert torch.is_inference_mode_enabled()  # the caller's mode is restored
+    np.testing.assert_array_equal(inside.values, outside.values)
+    np.testing.assert_array_equal(inside.error_std, outside.error_std)
+    np.testing.assert_array_equal(ig_inside, ig_outside)
+    np.testing.assert_allclose(samples.mean(axis=1), outside.values, rtol=1e-12)
+    assert np.any(inside.values != 0)
+
+
+def test_model_built_in_inference_mode_is_refused(data):
+    x, b = data
+    with torch.inference_mode():
+        model = small_mlp()
+    with pytest.raises(ValueError, match="inference_mode"):
+        gradient_shap(model, x, b, n_samples=5, seed=0)
+
+
+def test_missing_gradient_is_an_error_not_zeros(data):
+    """A model that detaches its input changes its output with no autograd path."""
+
+    class Detaching(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = small_mlp()
+
+        def forward(self, z):
+            return self.lin(z.detach())
+
+    x, b = data
+    for call in (lambda m: gradient_shap(m, x, b, n_samples=5, seed=0),
+                 lambda m: integrated_gradients(m, x, b[0], steps=4)):
+        with pytest.raises(ValueError, match="autograd finds no gradient"):
+            call(Detaching())
+
+
+class Sqrt(nn.Module):
+    """f(z) = sum_i sqrt(z_i): NaN for negative inputs, an infinite gradient at 0."""
+
+    def forward(self, z):
+        return torch.sqrt(z).sum(dim=1)
+
+
+def test_nan_outputs_and_gradients_are_errors():
+    """Issue 14.9: NaN outputs or gradients raise, they never give NaN attributions."""
+    x = np.array([[1.0, 4.0]])
+    with pytest.raises(ValueError, match="NaN or inf outputs"):
+        gradient_shap(Sqrt(), x, -np.ones((3, 2)), n_samples=5, seed=0)
+    with pytest.raises(ValueError, match="NaN or inf gradients"):
+        integrated_gradients(Sqrt(), x, np.zeros(2), steps=4)  # alpha = 0 is z = 0
+    with pytest.raises(ValueError, match="NaN or inf"):
+        gradient_shap_samples(Sqrt(), x, -np.ones((3, 2)), n_samples=5, seed=0)
+
+
+def test_wrong_width_names_the_input(data):
+    """Issue 14.10: a 3-feature x for a 4-feature model is a ValueError, not torch's error."""
+    _, b = data
+    model = small_mlp()
+    with pytest.raises(ValueError, match=r"x rows of shape .*features the model"):
+        gradient_shap(model, np.zeros((2, 3)), np.zeros((5, 3)), n_samples=5, seed=0)
+    with pytest.raises(ValueError, match="features the model"):
+        integrated_gradients(model, np.zeros(3), 0.0)
+
+
+def test_scalar_baseline_for_integrated_gradients(data):
+    """Issue 14.11: a scalar baseline means that value for every feature (as in captum)."""
+    x, _ = data
+    model = small_mlp()
+    for scalar in (0.5, np.float32(0.5), np.int64(0), 0):
+        full = integrated_gradients(model, x, np.full(4, float(scalar)), steps=8).values
+        np.testing.assert_array_equal(integrated_gradients(model, x, scalar, steps=8).values,
+                                      full)
+
+
+def test_target_checked_before_any_model_call(data):
+    x, b = data
+    model = Recorder()
+    for target, error in ((-1, ValueError), (1.0, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="target"):
+            gradient_shap(model, x, b, n_samples=5, seed=0, target=target)
+    assert model.seen == []
