@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Dataset", "age_bp", "disk", "breast_cancer"]
+__all__ = ["Dataset", "age_bp", "age_logit", "disk", "breast_cancer", "AGE_BP_PARAMS"]
+
+#: The clinic of chapter 3: Age ~ N(age_mean, age_sd) in years, BP ~ Bernoulli(1/2),
+#: and the coefficients of the true log-odds (see :func:`age_logit`).
+AGE_BP_PARAMS = {
+    "age_mean": 45.0, "age_sd": 12.0,
+    "intercept": -6.0, "age": 0.04, "age_squared": 0.002, "bp": 1.2,
+}
 
 
 @dataclass(frozen=True)
@@ -38,23 +45,29 @@ def _check_size(n: int, test_size: float) -> None:
 
 
 def age_logit(age: np.ndarray, bp: np.ndarray) -> np.ndarray:
-    """The seed's true log-odds of disease: -6 + 0.04 age + 0.002 age^2 + 1.2 bp."""
-    return -6.0 + 0.04 * age + 0.002 * age**2 + 1.2 * bp
+    """True log-odds of disease: -6 + 0.04 age + 0.002 age^2 + 1.2 bp.
+
+    The coefficients are those of ``AGE_BP_PARAMS``.
+    """
+    c = AGE_BP_PARAMS
+    return c["intercept"] + c["age"] * age + c["age_squared"] * age**2 + c["bp"] * bp
 
 
 def age_bp(n: int = 3000, seed: int = 0, test_size: float = 0.3) -> Dataset:
-    """Seed 001's patients: Age ~ N(45, 12), BP ~ Bernoulli(0.5) (1 = high), y ~ Bernoulli(p).
+    """Chapter 3's patients: Age ~ N(45, 12), BP ~ Bernoulli(0.5) (1 = high), y ~ B(p).
 
-    p = sigmoid(-6 + 0.04 Age + 0.002 Age^2 + 1.2 BP). With the defaults this draws the
-    very numbers of the seed (``default_rng(0)``, then ``train_test_split(random_state=0)``).
+    p = sigmoid(-6 + 0.04 Age + 0.002 Age^2 + 1.2 BP) (the numbers in AGE_BP_PARAMS).
+    Drawn with ``default_rng(seed)`` (Age, then BP, then y), then split with
+    ``train_test_split(random_state=seed)``.
     Features are raw (years, 0/1); the book's models standardise Age inside the network.
     """
     from sklearn.model_selection import train_test_split
 
     _check_size(n, test_size)
     rng = np.random.default_rng(seed)
-    age = rng.normal(45, 12, size=n)
-    bp = rng.integers(0, 2, size=n).astype(float)
+    c = AGE_BP_PARAMS
+    age = rng.normal(c["age_mean"], c["age_sd"], size=n)
+    bp = rng.integers(0, 2, size=n).astype(float)  # high (1) or normal (0), a fair coin
     prob = 1.0 / (1.0 + np.exp(-age_logit(age, bp)))
     y = rng.binomial(1, prob).astype(float)
     X = np.stack([age, bp], axis=1)
@@ -64,10 +77,10 @@ def age_bp(n: int = 3000, seed: int = 0, test_size: float = 0.3) -> Dataset:
 
 
 def disk(n: int = 5000, seed: int = 2020) -> Dataset:
-    """Seed 004's disk: ``make_gaussian_quantiles(n, 2 features, 2 classes)``, labels flipped.
+    """Chapter 4's disk: ``make_gaussian_quantiles`` in 2-D, 2 classes, labels flipped.
 
     Points inside the median-radius circle get y = 1. Split with
-    ``train_test_split(random_state=seed)`` (25 % test), as in the seed.
+    ``train_test_split(random_state=seed)`` (25 % test).
     """
     from sklearn.datasets import make_gaussian_quantiles
     from sklearn.model_selection import train_test_split
