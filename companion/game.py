@@ -104,10 +104,43 @@ def check_masks(masks: object, n: int) -> np.ndarray:
     return masks
 
 
+#: Largest n for which a coalition code fits an int64 with room to spare.
+MAX_CODE_PLAYERS = 62
+
+
 def coalition_masks(codes: np.ndarray, n: int) -> np.ndarray:
-    """Boolean masks of shape ``(len(codes), n)``: row r has player j iff bit j of codes[r]."""
-    codes = np.asarray(codes, dtype=np.int64)
-    return ((codes[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(bool)
+    """Boolean masks ``(len(codes), n)``: row r has player j iff bit j of codes[r].
+
+    ``codes`` is a 1-D integer array (or one int) with every code in ``0 .. 2**n - 1``;
+    ``n`` an int in ``1 .. 62``. Anything else is a TypeError or ValueError, never a
+    silently wrong mask.
+    """
+    n = check_int(n, "n", kind="an int number of players")
+    if n > MAX_CODE_PLAYERS:
+        raise ValueError(
+            f"n={n} players do not fit an int64 coalition code; the limit is "
+            f"{MAX_CODE_PLAYERS}. Build boolean masks directly for more players"
+        )
+    arr = np.asarray(codes)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(
+            f"codes must be integers (coalition codes), got dtype {arr.dtype}; "
+            "convert whole numbers with codes.astype(np.int64)"
+        )
+    if arr.ndim == 0:
+        arr = arr[None]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"codes must be a 1-D array of coalition codes, got shape {arr.shape}"
+        )
+    if arr.size and (arr.min() < 0 or arr.max() > (1 << n) - 1):
+        bad = arr[(arr < 0) | (arr > (1 << n) - 1)][0]
+        raise ValueError(
+            f"codes must lie in 0 .. 2**n - 1 = {(1 << n) - 1} for n={n} players, "
+            f"got {bad}"
+        )
+    arr = arr.astype(np.int64)
+    return ((arr[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(bool)
 
 
 def _mask_codes(masks: np.ndarray) -> np.ndarray:
@@ -154,16 +187,49 @@ def _popcount(codes: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- games
+def _player_list(players: object) -> list:
+    """``players`` as a list of hashable names (a string is refused: not a list)."""
+    if isinstance(players, str) or not isinstance(players, Iterable):
+        raise TypeError(
+            f"players must be a list of names such as ['A', 'B', 'C'], got {players!r}"
+        )
+    players = list(players)
+    for p in players:
+        if not isinstance(p, Hashable):
+            raise TypeError(f"player names must be hashable (str, int, ...), got {p!r}")
+    return players
+
+
+def _table_items(values: object) -> Iterable[tuple[object, object]]:
+    """(coalition, v(S)) pairs from a mapping or from a list of pairs."""
+    if isinstance(values, Mapping):
+        return list(values.items())
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(
+            "values must be a mapping {coalition: v(S)} such as {(): 0, ('A',): 1}, "
+            f"or a list of (coalition, v(S)) pairs, not {type(values).__name__}"
+        )
+    pairs = list(values)
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                f"values as a list must hold (coalition, v(S)) pairs, got {pair!r}"
+            )
+    return pairs
+
+
 class TabularGame:
     """A game given by a table ``{coalition: v(S)}`` over named players.
 
     ``players`` is a sequence of distinct hashable names; ``values`` maps every one of
     the ``2**n`` coalitions (as a frozenset, set, tuple or list of names) to a finite
-    number. The object is a game: ``game(masks)`` returns ``v(S)`` for each boolean row.
+    number, as a mapping or a list of ``(coalition, v(S))`` pairs; a coalition given
+    twice (``("A", "B")`` and ``("B", "A")``) is an error. The object is a game:
+    ``game(masks)`` returns ``v(S)`` for each boolean row.
     """
 
     def __init__(self, players: Sequence[Hashable], values: Mapping[Iterable, float]):
-        players = list(players)
+        players = _player_list(players)
         if not players:
             raise ValueError("a game needs at least one player; players is empty")
         if len(set(players)) != len(players):
@@ -176,23 +242,43 @@ class TabularGame:
             )
         index = {p: j for j, p in enumerate(players)}
         table = np.full(1 << n, np.nan)
-        for coalition, value in values.items():
+        given: dict[int, object] = {}
+        for coalition, value in _table_items(values):
             if isinstance(coalition, str):
                 raise TypeError(
                     f"coalition {coalition!r} is a string; give a frozenset of names "
                     f"such as frozenset({{{coalition!r}}})"
                 )
-            members = frozenset(coalition)
+            try:
+                members = frozenset(coalition)
+            except TypeError:
+                raise TypeError(
+                    f"coalition {coalition!r} must be a set, tuple or list of names"
+                ) from None
             unknown = members - index.keys()
             if unknown:
                 raise ValueError(
                     f"coalition {set(members)} names unknown players {sorted(map(str, unknown))}; "
                     f"the players are {players}"
                 )
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                raise TypeError(
+                    f"v({set(members) or '{}'}) must be a number, not "
+                    f"{type(value).__name__} ({value!r})"
+                )
             value = float(value)
             if not math.isfinite(value):
                 raise ValueError(f"v({set(members) or '{}'}) = {value} is not finite")
-            table[sum(1 << index[p] for p in members)] = value
+            code = sum(1 << index[p] for p in members)
+            if code in given:
+                raise ValueError(
+                    f"values gives coalition {set(members) or '{}'} twice (as "
+                    f"{given[code]!r} and {coalition!r}); give each coalition once"
+                )
+            given[code] = coalition
+            table[code] = value
         missing = np.flatnonzero(np.isnan(table))
         if missing.size:
             examples = [
@@ -215,7 +301,10 @@ class TabularGame:
         Coalition ``S`` has code ``sum(2**j for j in S)`` (see :func:`coalition_masks`).
         ``players`` defaults to ``0, 1, ..., n-1``.
         """
-        table = np.array(table, dtype=float)
+        table = np.array(table)
+        if table.dtype.kind not in "biuf":
+            raise TypeError(f"table must hold numbers v(S), got dtype {table.dtype}")
+        table = table.astype(float)
         if table.ndim != 1 or table.size < 2 or table.size & (table.size - 1):
             raise ValueError(
                 f"table must be 1-D with 2**n entries (one per coalition), got shape {table.shape}"
@@ -306,8 +395,7 @@ def shapley_values(game: Game, n: int | None = None, chunk: int = DEFAULT_CHUNK)
             f"{MAX_EXACT_PLAYERS} players. Use permutation_estimate(game, n_permutations, ...) "
             "for a sampled estimate instead"
         )
-    if chunk < 1:
-        raise ValueError(f"chunk must be a positive number of coalitions, got {chunk}")
+    chunk = check_int(chunk, "chunk", kind="a positive int number of coalitions")
     values = _all_values(game, n, chunk)
     from .weights import shapley_weight  # here, not at the top: weights imports this module
 

@@ -275,3 +275,54 @@ def test_shared_argument_checks():
         G.check_int(1, "k", minimum=2)
     with pytest.raises(TypeError, match="seed must be a numpy Generator"):
         G._as_rng(True, "seed")
+
+
+# --------------------------------------------------------------------------- issue 14 regressions
+def test_duplicate_coalition_is_refused():
+    """Issue 14.5: ("A", "B") and ("B", "A") are one coalition; the last must not win."""
+    values = {(): 0, ("A",): 1, ("B",): 2, ("A", "B"): 4, ("B", "A"): 9}
+    with pytest.raises(ValueError, match="twice"):
+        TabularGame(["A", "B"], values)
+
+
+def test_values_as_a_list_of_pairs_or_none():
+    """Issue 14.10: a list of pairs is a table; None or a number is a clear TypeError."""
+    pairs = [((), 0), (("A",), 1), (("B",), 2), (("A", "B"), 4)]
+    game = TabularGame(["A", "B"], pairs)
+    np.testing.assert_allclose(shapley_values(game), [1.5, 2.5], rtol=1e-12)
+    for bad in (None, 3, "AB", [((), 0, 1)]):
+        with pytest.raises(TypeError, match="values"):
+            TabularGame(["A", "B"], bad)
+    with pytest.raises(TypeError, match="players"):
+        TabularGame("AB", dict(pairs))
+    with pytest.raises(TypeError, match="number"):
+        TabularGame(["A"], {(): 0, ("A",): "1"})
+
+
+@pytest.mark.parametrize(
+    "codes, n, error, match",
+    [
+        (np.array([-1]), 3, ValueError, "0 .. 2\\*\\*n - 1"),
+        (np.array([8]), 3, ValueError, "0 .. 2\\*\\*n - 1"),
+        (np.array([0]), -1, ValueError, "n must be at least 1"),
+        (np.array([0]), 63, ValueError, "limit is 62"),
+        (np.array([0]), 2.0, TypeError, "n must be"),
+        (np.array([0]), True, TypeError, "n must be"),
+        (np.array([1.0]), 3, TypeError, "codes must be integers"),
+        (np.array([True]), 3, TypeError, "codes must be integers"),
+        (np.zeros((2, 2), dtype=int), 3, ValueError, "1-D"),
+    ],
+)
+def test_coalition_masks_bad_codes(codes, n, error, match):
+    """Issue 14.6: bad codes or n are errors, never silently wrong masks."""
+    with pytest.raises(error, match=match):
+        G.coalition_masks(codes, n)
+
+
+def test_coalition_masks_edges():
+    np.testing.assert_array_equal(G.coalition_masks(np.array([7], dtype=np.uint8), 3),
+                                  [[True, True, True]])
+    np.testing.assert_array_equal(G.coalition_masks(np.int64(2), 2), [[False, True]])
+    assert G.coalition_masks(np.array([], dtype=int), 4).shape == (0, 4)
+    top = G.coalition_masks(np.array([(1 << 62) - 1]), 62)
+    assert top.all()
