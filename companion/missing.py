@@ -11,7 +11,9 @@ model, a row ``x`` and a reference distribution into a game that
   ``v(S) = E_{X_S̄}[f(x_S, X_S̄)]``, ignoring how ``X_S̄`` depends on ``x_S``;
 * :func:`conditional_game` (observational): average over ``X_S̄`` drawn from its
   conditional distribution given ``X_S = x_S`` (features jointly Gaussian),
-  ``v(S) = E[f(X) | X_S = x_S]``.
+  ``v(S) = E[f(X) | X_S = x_S]``;
+* :func:`empirical_conditional_game` (observational, from data): the same expectation
+  estimated by weighting data rows by how close they are to ``x`` on ``S``.
 
 Every game evaluates the model in batched calls (all requested coalitions times all
 reference rows at once, in chunks of at most ``max_rows`` model rows), never row by row.
@@ -38,6 +40,8 @@ __all__ = [
     "gaussian_conditional",
     "ConditionalGame",
     "conditional_game",
+    "EmpiricalConditionalGame",
+    "empirical_conditional_game",
 ]
 
 Model = Callable[[np.ndarray], np.ndarray]
@@ -340,3 +344,105 @@ def conditional_game(f: Model, x, mean, cov, n_samples: int = 1000, rng=None,
     factorisation). Monte-Carlo error of each ``v(S)`` is about ``sd(f | x_S) / sqrt(T)``.
     """
     return ConditionalGame(f, x, mean, cov, n_samples=n_samples, rng=rng, max_rows=max_rows)
+
+
+# ------------------------------------------------------------------------ empirical
+def _check_bandwidth(bandwidth: object, p: int) -> np.ndarray:
+    """Per-feature kernel widths ``h_i >= 0`` (0: exact match, inf: no conditioning)."""
+    try:
+        h = np.broadcast_to(np.asarray(bandwidth, dtype=float), (p,)).copy()
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"bandwidth must be one number or one per feature ({p}), got {bandwidth!r}"
+        ) from None
+    if np.any(np.isnan(h)) or np.any(h < 0):
+        raise ValueError(
+            "bandwidth must be >= 0 for every feature (0: match exactly, inf: ignore), "
+            f"got {h.tolist()}"
+        )
+    return h
+
+
+class EmpiricalConditionalGame(MarginalGame):
+    r"""The observational value function estimated from data rows by kernel weighting.
+
+    .. math::
+        v(S) = \mathbb{E}\big[f(X) \mid X_S = x_S\big]
+             \approx \sum_{j=1}^{N} w_j(S)\, f\big(x_S, d^{(j)}_{\bar S}\big),\qquad
+        w_j(S) \propto \prod_{i \in S} K\Big(\frac{d^{(j)}_i - x_i}{h_i}\Big)
+
+    with ``K(u) = exp(-u^2 / 2)`` and the weights of each coalition normalised to sum to
+    1. ``h_i = 0`` keeps only the rows with ``d^(j)_i == x_i`` (exact match, for a
+    discrete feature); ``h_i = inf`` ignores feature ``i`` when weighting. ``v(∅)`` is
+    the plain mean of ``f`` over the data rows and ``v(N) = f(x)``.
+    """
+
+    def __init__(self, f: Model, x, data, bandwidth, max_rows: int = DEFAULT_MAX_ROWS):
+        super().__init__(f, x, data, max_rows=max_rows)
+        self.bandwidth = _check_bandwidth(bandwidth, self.p)
+
+    def coalition_weights(self, masks: np.ndarray) -> np.ndarray:
+        """The ``(k, N)`` weights ``w_j(S)`` of the data rows, each row summing to 1."""
+        masks = check_masks(masks, self.p)
+        diff = self.background - self.x  # (N, p)
+        h = self.bandwidth
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u2 = np.where(h > 0, (diff / np.where(h > 0, h, 1.0)) ** 2, 0.0)
+            u2 = np.where(np.isinf(h), 0.0, u2)
+        exact = (h == 0) & (diff != 0)  # rows that fail an exact match
+        logk = np.where(exact, -np.inf, -0.5 * u2)  # (N, p) log-kernel per feature
+        logw = np.where(masks[:, None, :], logk[None], 0.0).sum(axis=2)  # (k, N)
+        top = logw.max(axis=1)
+        if np.any(np.isinf(top)):
+            bad = np.flatnonzero(np.isinf(top))[0]
+            names = np.flatnonzero(masks[bad] & (h == 0)).tolist()
+            raise ValueError(
+                f"no data row matches x exactly on the feature(s) {names} that have "
+                "bandwidth 0; give those features a positive bandwidth or more data"
+            )
+        w = np.exp(logw - top[:, None])
+        return w / w.sum(axis=1, keepdims=True)
+
+    def effective_rows(self, masks: np.ndarray) -> np.ndarray:
+        """``1 / sum_j w_j(S)^2`` per coalition: the rows' effective number."""
+        w = self.coalition_weights(masks)
+        return 1.0 / (w**2).sum(axis=1)
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        """``v(S)`` for every boolean row of ``masks`` (shape ``(k, p)``)."""
+        masks = check_masks(masks, self.p)
+        w = self.coalition_weights(masks)
+        out, start = [], 0
+        for rows in self._filled_blocks(masks):
+            k = rows.shape[0]
+            outputs = _evaluate_filled(self.f, rows)  # (k, N)
+            out.append(np.einsum("kn,kn->k", outputs, w[start : start + k]))
+            start += k
+        return np.concatenate(out) if out else np.empty(0)
+
+    def __repr__(self) -> str:
+        rows = self.background.shape[0]
+        return (f"EmpiricalConditionalGame(p={self.p}, data rows={rows}, "
+                f"bandwidth={self.bandwidth.tolist()})")
+
+
+def empirical_conditional_game(
+    f: Model, x, data, bandwidth, max_rows: int = DEFAULT_MAX_ROWS
+) -> EmpiricalConditionalGame:
+    r"""Game ``v(S) = sum_j w_j(S) f(x_S, d^(j)_S̄)``: the conditional game from data.
+
+    .. math::
+        v(S) = \mathbb{E}\big[f(X) \mid X_S = x_S\big]
+             \approx \sum_{j=1}^{N} w_j(S)\, f\big(x_S, d^{(j)}_{\bar S}\big),\qquad
+        w_j(S) \propto \prod_{i \in S} \exp\big(-(d^{(j)}_i - x_i)^2 / (2 h_i^2)\big)
+
+    ``data`` is ``(N, p)`` with rows ``d^(j)`` (for example the training set);
+    ``bandwidth`` gives ``h_i`` (one number or one per feature): the data rows whose
+    features in ``S`` lie near ``x_S`` get the weight, so the missing features follow
+    their distribution *given* ``X_S = x_S`` (a kernel, or Nadaraya-Watson, estimate).
+    ``h_i = 0`` matches feature ``i`` exactly (stratifies by a discrete feature);
+    ``h_i = inf`` does not condition on it, and with every ``h_i = inf`` this is
+    :func:`marginal_game` over ``data``. ``v(∅)`` is the mean of ``f`` over ``data`` and
+    ``v(N) = f(x)``. A ``ValueError`` is raised when a coalition keeps no data row.
+    """
+    return EmpiricalConditionalGame(f, x, data, bandwidth, max_rows=max_rows)

@@ -12,9 +12,11 @@ from companion.game import coalition_masks
 from companion.missing import (
     BaselineGame,
     ConditionalGame,
+    EmpiricalConditionalGame,
     MarginalGame,
     baseline_game,
     conditional_game,
+    empirical_conditional_game,
     gaussian_conditional,
     marginal_game,
 )
@@ -67,7 +69,7 @@ def test_marginal_game_values_by_hand():
     x, bg = np.array([2.0, 3.0]), np.array([[0.0, 1.0], [1.0, 5.0]])
     v = marginal_game(f, x, bg)(all_masks(2))
     # codes 0..3: {}, {1}, {2}, {1,2}
-    np.testing.assert_allclose(v, [(0 + 5) / 2, (2 + 10) / 2, (0 + 3) / 2, 6.0], atol=0)
+    np.testing.assert_allclose(v, [(0 + 5) / 2, (2 + 10) / 2, (0 + 3) / 2, 6.0], rtol=0, atol=0)
 
 
 def test_marginal_evaluates_in_one_batched_call():
@@ -83,7 +85,7 @@ def test_marginal_chunking_gives_the_same_values():
     f = Counting(additive)
     small = marginal_game(f, x, bg, max_rows=15)(all_masks(3))
     assert max(f.rows) <= 15 and len(f.rows) == 4  # 2 coalitions x 7 rows per call
-    np.testing.assert_allclose(small, marginal_game(additive, x, bg)(all_masks(3)), atol=1e-15)
+    np.testing.assert_allclose(small, marginal_game(additive, x, bg)(all_masks(3)), rtol=0, atol=1e-15)
 
 
 def test_weights_equal_repeated_rows():
@@ -92,7 +94,7 @@ def test_weights_equal_repeated_rows():
     f = lambda X: np.tanh(X[:, 0] * X[:, 1]) + X[:, 0]
     weighted = shapley_values(marginal_game(f, x, bg, weights=[1, 2, 3]))
     repeated = shapley_values(marginal_game(f, x, np.repeat(bg, [1, 2, 3], axis=0)))
-    np.testing.assert_allclose(weighted, repeated, atol=1e-14)
+    np.testing.assert_allclose(weighted, repeated, rtol=0, atol=1e-14)
 
 
 def test_marginal_matches_shap_kernel_explainer_with_kmeans_weights():
@@ -104,7 +106,7 @@ def test_marginal_matches_shap_kernel_explainer_with_kmeans_weights():
     summary = shap.kmeans(bg, 5)
     game = marginal_game(f, x, summary.data, weights=summary.weights)
     phi = shap.KernelExplainer(f, summary).shap_values(x[None], l1_reg=False, silent=True)
-    np.testing.assert_allclose(shapley_values(game), np.asarray(phi)[0], atol=1e-12)
+    np.testing.assert_allclose(shapley_values(game), np.asarray(phi)[0], rtol=0, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- baseline
@@ -129,7 +131,7 @@ def test_baseline_game_is_marginal_with_one_row():
     assert isinstance(game, BaselineGame) and isinstance(game, MarginalGame)
     np.testing.assert_array_equal(game.baseline, b)
     np.testing.assert_array_equal(game(all_masks(3)), marginal_game(f, x, b[None])(all_masks(3)))
-    np.testing.assert_allclose(game(all_masks(3)[[0]]), f(b[None]), atol=0)
+    np.testing.assert_allclose(game(all_masks(3)[[0]]), f(b[None]), rtol=0, atol=0)
 
 
 # ----------------------------------------------------------------------------- conditional
@@ -138,8 +140,8 @@ def test_gaussian_conditional_two_features_closed_form():
     cov = np.array([[s1**2, rho * s1 * s2], [rho * s1 * s2, s2**2]])
     x = np.array([0.0, -1.5])
     m, c = gaussian_conditional(mu, cov, x, np.array([False, True]))  # X1 | X2 = x2
-    np.testing.assert_allclose(m, [mu[0] + rho * s1 / s2 * (x[1] - mu[1])], atol=1e-14)
-    np.testing.assert_allclose(c, [[s1**2 * (1 - rho**2)]], atol=1e-14)
+    np.testing.assert_allclose(m, [mu[0] + rho * s1 / s2 * (x[1] - mu[1])], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(c, [[s1**2 * (1 - rho**2)]], rtol=0, atol=1e-14)
     m0, c0 = gaussian_conditional(mu, cov, x, np.array([False, False]))
     np.testing.assert_array_equal(m0, mu)
     np.testing.assert_array_equal(c0, cov)
@@ -172,7 +174,7 @@ def test_conditional_two_features_shapley_closed_form():
     phi2 = 0.5 * rho * s1 / s2 * (x[1] - mu[1])
     # each v(S) has sd <= s1 / sqrt(T); each phi_i = sum_k c_k v(S_k) with sum |c_k| <= 2
     tol = 5 * 2 * s1 / np.sqrt(T)
-    np.testing.assert_allclose(phi, [x[0] - mu[0] - phi2, phi2], atol=tol)
+    np.testing.assert_allclose(phi, [x[0] - mu[0] - phi2, phi2], rtol=0, atol=tol)
 
 
 def test_conditional_with_diagonal_cov_is_marginal_over_its_draws():
@@ -182,7 +184,7 @@ def test_conditional_with_diagonal_cov_is_marginal_over_its_draws():
     f = lambda X: np.tanh(X[:, 0] * X[:, 1]) + X[:, 2] ** 2
     cond = conditional_game(f, x, mu, cov, n_samples=300, rng=1)
     marg = marginal_game(f, x, cond.samples)
-    np.testing.assert_allclose(cond(all_masks(3)), marg(all_masks(3)), atol=1e-12)
+    np.testing.assert_allclose(cond(all_masks(3)), marg(all_masks(3)), rtol=0, atol=1e-12)
 
 
 def test_conditional_fill_keeps_present_features_and_is_reproducible():
@@ -207,7 +209,7 @@ def test_conditional_batched_and_chunked():
     assert f.rows == [8 * 100]
     f.rows.clear()
     chunked = conditional_game(f, x, mu, cov, n_samples=100, rng=0, max_rows=300)
-    np.testing.assert_allclose(shapley_values(chunked), full, atol=1e-13)
+    np.testing.assert_allclose(shapley_values(chunked), full, rtol=0, atol=1e-13)
     assert f.rows == [300, 300, 200]
 
 
@@ -226,7 +228,7 @@ def test_efficiency_in_every_strategy(strategy):
         game = conditional_game(f, x, np.zeros(p), random_spd(p, rng), n_samples=200, rng=0)
     v = game(all_masks(p)[[0, -1]])
     assert v[1] == pytest.approx(f(x[None])[0], abs=1e-14)  # v(N) = f(x)
-    np.testing.assert_allclose(shapley_values(game).sum(), v[1] - v[0], atol=1e-12)
+    np.testing.assert_allclose(shapley_values(game).sum(), v[1] - v[0], rtol=0, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -305,3 +307,97 @@ def test_conditional_game_types():
     game = conditional_game(F_OK, np.zeros(2), np.zeros(2), np.eye(2), n_samples=4, rng=0)
     assert isinstance(game, ConditionalGame) and game.n == 2 and game.samples.shape == (4, 2)
     assert "n_samples=4" in repr(game)
+
+
+# ----------------------------------------------------------------------------- empirical
+def test_empirical_conditional_stratifies_a_discrete_feature_by_hand():
+    """h = 0 on a 0/1 feature: v({2}) is the mean of f(d_1, x_2) over rows with d_2 = x_2."""
+    f = lambda X: X[:, 0] ** 2 + 3 * X[:, 1] + X[:, 0] * X[:, 1]
+    data = np.array([[1.0, 0.0], [2.0, 1.0], [4.0, 1.0], [-1.0, 0.0], [3.0, 0.0]])
+    x = np.array([0.5, 1.0])
+    v = empirical_conditional_game(f, x, data, bandwidth=[np.inf, 0.0])(all_masks(2))
+    rows_bp1 = data[data[:, 1] == 1.0]
+    expected = [
+        f(data).mean(),                                  # {}: every row, equal weights
+        f(np.c_[np.full(5, x[0]), data[:, 1]]).mean(),   # {1}: h_1 = inf, no conditioning
+        f(np.c_[rows_bp1[:, 0], np.ones(2)]).mean(),     # {2}: rows with d_2 = x_2 only
+        f(x[None])[0],                                   # N: the prediction
+    ]
+    np.testing.assert_allclose(v, expected, rtol=0, atol=1e-12)
+
+
+def test_empirical_conditional_kernel_weights_by_hand():
+    """w_j({1}) is proportional to exp(-(d_j1 - x_1)^2 / (2 h^2))."""
+    f = lambda X: np.sin(X[:, 0]) + X[:, 1]
+    rng = np.random.default_rng(12)
+    data, x, h = rng.normal(size=(30, 2)), np.array([0.3, -0.2]), 0.7
+    game = empirical_conditional_game(f, x, data, bandwidth=[h, h])
+    k = np.exp(-((data[:, 0] - x[0]) ** 2) / (2 * h**2))
+    w = k / k.sum()
+    only_1 = np.array([[True, False]])
+    np.testing.assert_allclose(game.coalition_weights(only_1)[0], w, rtol=0, atol=1e-15)
+    expected = w @ f(np.c_[np.full(30, x[0]), data[:, 1]])
+    np.testing.assert_allclose(game(only_1), [expected], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(game.effective_rows(only_1), [1 / (w**2).sum()], rtol=1e-12)
+
+
+def test_empirical_conditional_with_infinite_bandwidth_is_marginal():
+    rng = np.random.default_rng(13)
+    x, data = rng.normal(size=3), rng.normal(size=(40, 3))
+    f = lambda X: np.tanh(X[:, 0] * X[:, 1]) + X[:, 2] ** 2
+    cond = empirical_conditional_game(f, x, data, bandwidth=np.inf)
+    np.testing.assert_allclose(shapley_values(cond), shapley_values(marginal_game(f, x, data)),
+                               rtol=0, atol=1e-13)
+
+
+def test_empirical_conditional_recovers_the_gaussian_conditional():
+    """Many rows, a narrow kernel: v({2}) near E[X_1 | X_2 = x_2] for f = x_1."""
+    mu, s1, s2, rho = np.zeros(2), 1.0, 2.0, 0.8
+    cov = np.array([[s1**2, rho * s1 * s2], [rho * s1 * s2, s2**2]])
+    data = np.random.default_rng(14).multivariate_normal(mu, cov, size=200_000)
+    x = np.array([1.0, 2.0])
+    game = empirical_conditional_game(lambda X: X[:, 0], x, data, bandwidth=[0.05, 0.05])
+    only_2 = np.array([[False, True]])
+    exact = rho * s1 / s2 * x[1]
+    # n_eff rows with conditional sd s1 sqrt(1 - rho^2); the kernel's bias is O(h^2)
+    se = s1 * np.sqrt(1 - rho**2) / np.sqrt(game.effective_rows(only_2)[0])
+    assert abs(game(only_2)[0] - exact) < 5 * se + 0.01
+
+
+def test_empirical_conditional_efficiency_and_types():
+    rng = np.random.default_rng(15)
+    x, data = rng.normal(size=3), rng.normal(size=(25, 3))
+    f = lambda X: X[:, 0] * X[:, 1] - X[:, 2]
+    game = empirical_conditional_game(f, x, data, bandwidth=[0.5, 1.0, 2.0])
+    assert isinstance(game, EmpiricalConditionalGame) and game.n == 3
+    v = game(all_masks(3)[[0, -1]])
+    np.testing.assert_allclose(v, [f(data).mean(), f(x[None])[0]], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(shapley_values(game).sum(), v[1] - v[0], rtol=0, atol=1e-12)
+    assert "bandwidth=[0.5, 1.0, 2.0]" in repr(game)
+
+
+def test_empirical_conditional_chunked_is_the_same():
+    rng = np.random.default_rng(16)
+    x, data = rng.normal(size=3), rng.normal(size=(9, 3))
+    f = Counting(additive)
+    small = empirical_conditional_game(f, x, data, 0.8, max_rows=20)(all_masks(3))
+    assert max(f.rows) <= 20
+    full = empirical_conditional_game(additive, x, data, 0.8)(all_masks(3))
+    np.testing.assert_allclose(small, full, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("bandwidth, match", [
+    ([1.0, -1.0], ">= 0"),
+    ([1.0, np.nan], ">= 0"),
+    ([1.0, 2.0, 3.0], "one per feature"),
+    ("wide", "one per feature"),
+])
+def test_empirical_conditional_bad_bandwidth(bandwidth, match):
+    with pytest.raises(ValueError, match=match):
+        empirical_conditional_game(F_OK, np.zeros(2), np.ones((3, 2)), bandwidth)
+
+
+def test_empirical_conditional_no_matching_row():
+    game = empirical_conditional_game(F_OK, [0.0, 0.5], [[1.0, 0.0], [2.0, 1.0]], [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"no data row matches x exactly on the feature\(s\) \[1\]"):
+        game(all_masks(2))
