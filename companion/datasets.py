@@ -40,8 +40,27 @@ class Dataset:
 def _check_size(n: int, test_size: float) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
         raise ValueError(f"n must be an int of at least 10 rows, got {n!r}")
+    _check_test_size(test_size)
+
+
+def _check_test_size(test_size: object) -> None:
+    numeric = (int, float, np.integer, np.floating)
+    if isinstance(test_size, (bool, np.bool_)) or not isinstance(test_size, numeric):
+        raise TypeError(f"test_size must be a fraction such as 0.3, not {test_size!r}")
     if not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size must lie strictly between 0 and 1, got {test_size}")
+        raise ValueError(
+            f"test_size must lie strictly between 0 and 1, got {test_size}"
+        )
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, not {type(seed).__name__} ({seed!r})")
+    if not 0 <= seed < 2**32:
+        raise ValueError(
+            f"seed must lie in 0 .. 2**32 - 1 (scikit-learn's range), got {seed}"
+        )
+    return int(seed)
 
 
 def age_logit(age: np.ndarray, bp: np.ndarray) -> np.ndarray:
@@ -64,6 +83,7 @@ def age_bp(n: int = 3000, seed: int = 0, test_size: float = 0.3) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     _check_size(n, test_size)
+    seed = _check_seed(seed)
     rng = np.random.default_rng(seed)
     c = AGE_BP_PARAMS
     age = rng.normal(c["age_mean"], c["age_sd"], size=n)
@@ -86,6 +106,7 @@ def disk(n: int = 5000, seed: int = 2020) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     _check_size(n, 0.25)
+    seed = _check_seed(seed)
     X, y = make_gaussian_quantiles(n_samples=n, n_features=2, n_classes=2, random_state=seed)
     y = (1 - y).astype(float)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=seed)
@@ -103,8 +124,8 @@ def breast_cancer(test_size: float = 0.3, seed: int = 0) -> Dataset:
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size must lie strictly between 0 and 1, got {test_size}")
+    _check_test_size(test_size)
+    seed = _check_seed(seed)
     raw = load_breast_cancer()
     X, y = raw.data.astype(float), (1 - raw.target).astype(float)
     X_train, X_test, y_train, y_test = train_test_split(

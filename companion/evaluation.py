@@ -79,13 +79,23 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> MeanCI:
     intervals with ``note="n = 0, empty group"``; n = 1 gives the row itself as the mean
     and NaN bounds with ``note="n = 1, no interval"``. ``values`` is (n, p) or (n,).
     """
-    arr = np.asarray(values, dtype=float)
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"values must be a numeric array of attributions, got dtype {arr.dtype}"
+        )
+    arr = arr.astype(float)
     if arr.ndim not in (1, 2):
         raise ValueError(f"values must have shape (n, p) or (n,), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("values contain NaN or inf; drop or fix those rows first")
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
-        raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
+    numeric = (int, float, np.integer, np.floating)
+    bad_type = isinstance(level, (bool, np.bool_)) or not isinstance(level, numeric)
+    if bad_type or not 0.0 < float(level) < 1.0:
+        raise ValueError(
+            f"level must be a probability strictly between 0 and 1, got {level!r}"
+        )
+    level = float(level)
     n = arr.shape[0]
     shape = arr.shape[1:]
     nan = np.full(shape, np.nan)
@@ -109,8 +119,12 @@ def bonferroni_z(n_comparisons: int, family_level: float = 0.01) -> float:
         raise TypeError(f"n_comparisons must be an int, not {type(n_comparisons).__name__}")
     if n_comparisons < 1:
         raise ValueError(f"n_comparisons must be at least 1, got {n_comparisons}")
-    if not 0.0 < family_level < 1.0:
-        raise ValueError(f"family_level must lie strictly between 0 and 1, got {family_level}")
+    if isinstance(family_level, (bool, np.bool_)) or not isinstance(
+        family_level, (int, float, np.integer, np.floating)
+    ) or not 0.0 < family_level < 1.0:
+        raise ValueError(
+            f"family_level must lie strictly between 0 and 1, got {family_level!r}"
+        )
     return float(stats.norm.isf(family_level / (2.0 * n_comparisons)))
 
 

@@ -257,3 +257,19 @@ def test_group_panels_bad_input():
         group_attribution_panels({"TP": np.zeros((3, 5))}, NAMES, [0])
     with pytest.raises(ValueError, match="non-empty dict"):
         group_attribution_panels({}, NAMES, [0])
+
+
+def test_numpy_scalars_are_accepted_where_numbers_are():
+    """Issue 14.11: np.float32(0.95) is a level like 0.95 (and a bool is not)."""
+    values = np.random.default_rng(0).normal(size=(12, 3))
+    ref = mean_ci(values, level=0.95)
+    for level in (np.float32(0.95), np.float64(0.95)):
+        got = mean_ci(values, level=level)
+        np.testing.assert_allclose(got.lower, ref.lower, rtol=1e-6)
+        assert isinstance(got.level, float)
+    for bad in (True, "0.95", None):
+        with pytest.raises(ValueError, match="level"):
+            mean_ci(values, level=bad)
+    with pytest.raises(TypeError, match="values"):
+        mean_ci(np.array([["a", "b"]]))
+    assert bonferroni_z(np.int64(4), np.float32(0.01)) == pytest.approx(bonferroni_z(4, 0.01))
