@@ -100,7 +100,8 @@ def shapley_weight(s: int | np.ndarray, n: int) -> Fraction | np.ndarray:
         \qquad 0 \le s \le n-1,
 
     the fraction of the ``n!`` orderings in which exactly ``S`` stands before ``i``.
-    For an int ``s`` the result is an exact :class:`fractions.Fraction`; for an integer
+    Computed from the closed form on the right (not by counting orderings; see
+    :func:`count_orderings` for the count it is checked against). For an int ``s`` the result is an exact :class:`fractions.Fraction`; for an integer
     array ``s`` it is a float ndarray of the same shape (each entry the correctly rounded
     float of the exact fraction).
     """
@@ -118,7 +119,10 @@ def size_weight(s: int | np.ndarray, n: int) -> Fraction | np.ndarray:
         \binom{n-1}{s} \, w(s, n) = \frac{1}{n},
 
     for every ``s``: each position of ``i`` in a random ordering is equally likely.
-    Computed from the counts (not from the closed form), exact for an int ``s``.
+    Computed from the closed form, as ``C(n-1, s) * shapley_weight(s, n)``, so the value
+    ``1/n`` holds by construction here; the evidence for it is the brute-force count
+    :func:`count_orderings` (``C(n-1, s) * count_orderings(s, n) / n! == 1/n``), which
+    chapter 2 and the tests compare with it. Exact (a Fraction) for an int ``s``.
     """
     n = _check_count(n, "n")
     sizes, scalar = _check_sizes(s, 0, n - 1, f"(S excludes player i, so |S| <= n - 1 = {n - 1})")

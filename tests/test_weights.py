@@ -46,8 +46,19 @@ def test_weights_sum_to_one_exactly(n):
     assert total == 1  # exact Fraction arithmetic, no tolerance
 
 
+@pytest.mark.parametrize("n", range(1, 8))
+def test_size_weight_matches_the_brute_force_count(n):
+    """Evidence, not an identity: the counts never use the closed form."""
+    for s in range(n):
+        by_count = math.comb(n - 1, s) * Fraction(count_orderings(s, n), math.factorial(n))
+        assert by_count == Fraction(1, n)
+        assert size_weight(s, n) == by_count
+
+
 @pytest.mark.parametrize("n", [1, 2, 4, 7, 20, 60])
 def test_each_size_carries_mass_one_over_n(n):
+    # An identity of the closed form (size_weight is C(n-1, s) * shapley_weight): it
+    # guards the array path and exact arithmetic, not the formula itself.
     for s in range(n):
         assert size_weight(s, n) == Fraction(1, n)
     np.testing.assert_allclose(size_weight(np.arange(n), n), 1 / n, rtol=1e-15)
@@ -184,7 +195,8 @@ def test_random_table_game_is_seeded_and_consistent():
     np.testing.assert_array_equal(g1.table, g2.table)
     assert g1.table[0] == 0.0 and g1.n == 5
     # the subset formula and the all-orderings average agree on it (float rounding only)
-    np.testing.assert_allclose(shapley_values(g1), shapley_by_permutations(g1), atol=1e-12)
+    np.testing.assert_allclose(shapley_values(g1), shapley_by_permutations(g1),
+                               rtol=0, atol=1e-12)
     # the model view gives the same numbers as the game view
     masks = np.array([[True, False, True, False, False], [False] * 5])
     np.testing.assert_array_equal(g1(masks), g1.as_model()(masks.astype(float)))
