@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test bench notebooks format clean
+.PHONY: book test bench notebooks lab format clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ test: $(STAMP)
 # Every chapter as a notebook, instructor and student (solutions removed) variants, zipped,
 # in _build/notebooks/; also refreshes the committed book/*.ipynb copies that the Colab
 # and Binder buttons open (commit them; tests/test_notebooks.py fails when they are stale).
+# Each chapter is run once (cached in _build/notebooks/.executed); see tools/make_notebooks.py.
 notebooks: $(STAMP)
 	$(PY) tools/make_notebooks.py --out _build/notebooks --sync book
+
+# JupyterLab on the repository; book/*.md chapters open as notebooks on a double click
+# (jupytext, binder/overrides.json). Nothing is paired: saving writes the .md back.
+lab: $(STAMP)
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(VENV)/bin/jupyter lab
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -1,40 +1,57 @@
-"""Turn the book's MyST chapters into Jupyter notebooks for class (``make notebooks``).
+"""Turn the book's MyST chapters into the notebooks a class runs (``make notebooks``).
 
-Every MyST notebook in ``book/`` (the chapters ``0N_*.md`` and any appendix with code; a
-jupytext Markdown file with a kernelspec) becomes:
+Every MyST notebook in ``book/`` (the chapters ``0N_*.md`` and the appendix: a jupytext
+Markdown file with a kernelspec) is run once, top to bottom, in a fresh kernel of this
+environment (nbclient), and becomes two notebooks that read like the book in plain
+Jupyter, JupyterLab, VS Code or Colab:
 
-* an *instructor* notebook: the chapter as it is, outputs stripped;
-* a *student* notebook: the same, with every exercise solution (the cells between the
+* an *instructor* notebook, executed: every output of that run (figures, tables,
+  printed checks) is in it;
+* a *student* notebook, not executed: every exercise solution (the cells between the
   ``{solution-start}`` and ``{solution-end}`` directives, and any ``{solution}`` block)
-  replaced by a "Your solution here" cell.
+  replaced by a "Your solution here" cell; a code cell tagged ``student-check`` (hidden on
+  the site with ``remove-cell``) is kept here, where the solution was, and dropped from
+  the instructor notebook.
 
-In both, the exercise directives, which Jupyter and Colab would show as raw MyST, read as
-plain text ("**Exercise: Title**", "**Solution**"). Both start with one code cell that
-installs what the chapter imports and is missing (the ``companion`` package comes from the
-book's repository, the rest at the versions pinned in ``requirements.txt``). Where
-everything is installed, as in the book's own environment, that cell does nothing, so the
-notebooks also run offline.
+In both, the MyST the site renders becomes Markdown: every ``{glue:text}`` number is the
+value that run computed, formatted as on the site; each glued figure is an output of the
+cell that makes it (the setup cell defines a ``glue`` that shows figures, so they appear
+again when a student re-runs the cell) and its caption follows it as text; citations
+read "(Shapley 1953)" with a reference list at the end; theorems, proofs, exercises,
+solutions and admonitions are bold-titled Markdown; ``{doc}``, ``{ref}`` and ``{term}``
+links point to the rendered book; the MathJax macros of ``_config.yml`` are expanded.
+Both start with a setup cell that installs what the chapter imports and is missing
+(``companion`` from the ``companion-src`` folder of the course zip, else from the book's
+repository, the rest at the versions of ``requirements.txt``) and defines ``glue``.
 
 Outputs (``--out``, default ``_build/notebooks``)::
 
     instructor/NAME.ipynb   student/NAME.ipynb
     shapley-book-instructor.zip   shapley-book-student.zip
 
-``--sync DIR`` (default ``book``) also writes the instructor notebooks next to their
-sources as ``book/NAME.ipynb``. Those copies are committed: the Colab and Binder
-launch buttons of the rendered book open them (Colab cannot open MyST ``.md`` files).
+Each zip holds its notebooks, ``companion-src/`` (the package's source: ``pip install
+./companion-src``) and a README. ``--sync DIR`` also writes the instructor notebooks as
+``DIR/NAME.ipynb`` (``book/``, committed: the Colab and Binder buttons of the rendered
+book open them); a copy is rewritten only when more than its numbers changed.
 ``--check`` writes nothing and exits 1 when a committed copy is missing or stale.
 
-Generation is deterministic (fixed cell ids, sorted keys, fixed zip timestamps), so a
-committed copy can be compared byte for byte with a fresh one.
+Runs are cached in ``OUT/.executed`` by a hash of the code, the companion's source and
+the pinned requirements, so a second ``make notebooks`` (or the tests after it) does not
+run the chapters again. With the same runs, the output is byte for byte the same (fixed
+cell ids, sorted keys, fixed zip timestamps).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
+import json
+import re
 import sys
+import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
@@ -43,16 +60,30 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from notebook_parts import (  # noqa: E402  (re-exported: the tests use them from here)
+    COMPANION_SRC,
     INSTALL_MARKER,
     PLACEHOLDER_CODE,
     PLACEHOLDER_TEXT,
+    RECORD_GLUE,
     SOLUTION_END,
     SOLUTION_START,
+    STUDENT_CHECK,
+    BookContext,
+    MySTConverter,
+    _normalise as notebook_parts_normalise,
     _strip_ipython,
+    book_targets,
+    code_for_notebook,
     imported_modules,
     install_cell_source,
+    instructor_cells,
+    is_student_check,
+    myst_leftovers,
     pinned_requirements,
+    read_bibliography,
     readable_markdown,
+    reference_list,
+    requirement_for,
     strip_solutions,
 )
 
@@ -60,11 +91,15 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTER_GLOB = "*.md"
 VARIANTS = ("instructor", "student")
 ZIP_NAME = "shapley-book-{variant}.zip"
+ZIP_TIME = (2026, 1, 1, 0, 0, 0)
+CELL_TIMEOUT = 900
 
-__all__ = ["INSTALL_MARKER", "PLACEHOLDER_CODE", "PLACEHOLDER_TEXT", "SOLUTION_END", "SOLUTION_START",
-           "_strip_ipython", "imported_modules", "install_cell_source", "pinned_requirements",
-           "readable_markdown", "strip_solutions", "build", "chapter_sources", "notebook_text",
-           "repository_url", "stale_synced_copies", "to_notebook", "write_zip"]
+__all__ = ["COMPANION_SRC", "INSTALL_MARKER", "PLACEHOLDER_CODE", "PLACEHOLDER_TEXT",
+           "SOLUTION_END", "SOLUTION_START", "STUDENT_CHECK", "ChapterRun", "_strip_ipython",
+           "book_context", "build", "chapter_sources", "execute_chapter", "imported_modules",
+           "install_cell_source", "myst_leftovers", "notebook_parts_normalise", "requirement_for", "notebook_text", "pinned_requirements",
+           "readable_markdown", "repository_url", "site_url", "stale_synced_copies",
+           "strip_solutions", "to_notebook", "write_zip"]
 
 
 # ---------------------------------------------------------------- finding chapters
@@ -81,14 +116,146 @@ def chapter_sources(book_dir: Path) -> list[Path]:
     return sorted(p for p in Path(book_dir).glob(CHAPTER_GLOB) if is_myst_notebook(p))
 
 
+def _config(root: Path) -> dict:
+    return yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
+
+
 def repository_url(root: Path = ROOT) -> str:
     """The book's repository (``repository.url`` in ``_config.yml``), where `companion` lives."""
-    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
-    url = (config.get("repository") or {}).get("url")
+    url = (_config(root).get("repository") or {}).get("url")
     if not url:
         raise ValueError("_config.yml has no repository.url: the install cell needs it "
                          "to install `companion` from git")
     return url.rstrip("/")
+
+
+def site_url(root: Path = ROOT) -> str:
+    """The rendered book: ``html.baseurl`` of ``_config.yml``, else the repository's GitHub
+    Pages address (``https://github.com/OWNER/NAME`` -> ``https://OWNER.github.io/NAME``)."""
+    base = ((_config(root).get("html") or {}).get("baseurl") or "").rstrip("/")
+    if base:
+        return base
+    match = re.match(r"https://github\.com/([^/]+)/([^/]+)$", repository_url(root))
+    if not match:
+        raise ValueError("set html.baseurl in _config.yml: the notebooks link to the rendered "
+                         "book, and its address cannot be derived from repository.url")
+    return f"https://{match.group(1)}.github.io/{match.group(2)}"
+
+
+def math_macros(root: Path = ROOT) -> dict[str, str]:
+    """The MathJax macros of ``_config.yml`` (``sphinx.config.mathjax3_config.tex.macros``)."""
+    config = ((_config(root).get("sphinx") or {}).get("config") or {})
+    macros = ((config.get("mathjax3_config") or {}).get("tex") or {}).get("macros") or {}
+    out = {}
+    for name, value in macros.items():
+        if not isinstance(value, str):
+            raise ValueError(f"math macro \\{name}: only macros without arguments are expanded")
+        out[name] = value
+    return out
+
+
+def book_context(md: Path, root: Path = ROOT, glue: dict | None = None) -> BookContext:
+    """What converting `md`'s MyST needs: glued values, the book's targets, references."""
+    labels, titles = book_targets(Path(root) / "book", root)
+    try:
+        document = Path(md).resolve().relative_to(Path(root).resolve()).with_suffix("").as_posix()
+    except ValueError:
+        document = Path(md).stem
+    bib = Path(root) / "book" / "references.bib"
+    return BookContext(document=document, glue=dict(glue or {}), labels=labels, titles=titles,
+                       site=site_url(root), references=read_bibliography(bib) if bib.exists() else {},
+                       macros=math_macros(root))
+
+
+# ---------------------------------------------------------------- running a chapter
+@dataclass
+class ChapterRun:
+    """One run of a chapter's instructor code: outputs per code cell, and the glued values.
+
+    ``outputs[k]`` and ``counts[k]`` belong to the k-th code cell of the instructor
+    notebook after the setup cell; ``glue`` maps a glued name to its mime bundle and
+    ``glued_in`` to the index k of the cell that glued it.
+    """
+
+    outputs: list
+    counts: list
+    glue: dict
+    glued_in: dict
+    seconds: float = 0.0
+
+
+def _chapter_code(md: Path, root: Path) -> tuple[list, str]:
+    """(the instructor's code cells of `md`, the setup cell's source)."""
+    source = jupytext.read(md)
+    cells = [c for c in instructor_cells(source.cells) if c.cell_type == "code"]
+    all_code = [code_for_notebook(c.source) for c in source.cells if c.cell_type == "code"]
+    try:
+        chapter = Path(md).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        chapter = Path(md).name
+    setup = install_cell_source(imported_modules(all_code), pinned_requirements(root),
+                                repository_url(root), chapter)
+    return cells, setup
+
+
+def _run_key(sources: list[str], root: Path) -> str:
+    digest = hashlib.sha256()
+    digest.update(sys.version.encode())
+    for text in sources:
+        digest.update(b"\0cell\0" + text.encode())
+    for path in sorted((Path(root) / "companion").rglob("*.py")) + [Path(root) / "requirements.txt"]:
+        if path.exists():
+            digest.update(b"\0file\0" + path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _strip_records(outputs: list) -> tuple[list, dict]:
+    """(outputs without MyST-NB's glue records, {name: mime bundle} of those records)."""
+    kept, glued = [], {}
+    for output in outputs:
+        meta = output.get("metadata", {})
+        if "scrapbook" in meta:
+            prefix = meta["scrapbook"].get("mime_prefix", "")
+            glued[meta["scrapbook"]["name"]] = {k[len(prefix):]: v for k, v in output["data"].items()}
+        else:
+            kept.append(output)
+    return kept, glued
+
+
+def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None) -> ChapterRun:
+    """Run the instructor code of `md` top to bottom in a fresh kernel (cached by content)."""
+    from nbclient import NotebookClient
+
+    md = Path(md)
+    cells, setup = _chapter_code(md, root)
+    sources = [setup, RECORD_GLUE, *(code_for_notebook(c.source) for c in cells)]
+    key = _run_key(sources, root)
+    cached = Path(cache_dir) / f"{md.stem}-{key}.ipynb" if cache_dir else None
+    started = time.perf_counter()
+    if cached is not None and cached.exists():
+        nb = nbformat.read(cached, as_version=4)
+    else:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
+                                     "name": "python3"}
+        nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+        client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                resources={"metadata": {"path": str(md.parent)}},
+                                record_timing=False, allow_errors=False)
+        client.execute()
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            for old in cached.parent.glob(f"{md.stem}-*.ipynb"):
+                old.unlink()
+            nbformat.write(nb, cached)
+    outputs, counts, glue, glued_in = [], [], {}, {}
+    for index, cell in enumerate(nb.cells[2:]):
+        kept, glued = _strip_records(cell.get("outputs", []))
+        outputs.append(kept)
+        counts.append(cell.get("execution_count"))
+        glue.update(glued)
+        glued_in.update({name: index for name in glued})
+    return ChapterRun(outputs, counts, glue, glued_in, time.perf_counter() - started)
 
 
 # ---------------------------------------------------------------- notebooks
@@ -97,23 +264,62 @@ def _cell_id(index: int, cell) -> str:
     return f"c{index:03d}-{digest}"
 
 
-def to_notebook(md_path: Path, variant: str = "instructor", *, root: Path = ROOT,
-                repo_url: str | None = None) -> nbformat.NotebookNode:
-    """The chapter `md_path` as an nbformat 4 notebook (no outputs), for `variant`."""
+def _caption_cell(captions: list[str]):
+    text = "\n\n".join(f"*Figure.* {caption}" for caption in captions)
+    return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["figure-caption"]})
+
+
+def to_notebook(md: Path, variant: str = "instructor", run: ChapterRun | None = None, *,
+                root: Path = ROOT) -> nbformat.NotebookNode:
+    """The chapter `md` as an nbformat 4 notebook for `variant`.
+
+    `run` (from `execute_chapter`) gives the glued values for the text and, for the
+    instructor variant, the outputs; without it the chapter must glue nothing.
+    """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    md_path = Path(md_path)
-    source = jupytext.read(md_path)
-    cells = list(source.cells)
-    if variant == "student":
-        cells, _ = strip_solutions(cells)
-    code = [c.source for c in source.cells if c.cell_type == "code"]
-    try:
-        chapter = md_path.resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        chapter = md_path.name
-    install = nbformat.v4.new_code_cell(install_cell_source(
-        imported_modules(code), pinned_requirements(root), repo_url or repository_url(root), chapter))
+    md = Path(md)
+    source = jupytext.read(md)
+    instructor = instructor_cells(source.cells)
+    run_index = {id(c): k for k, c in enumerate(c for c in instructor if c.cell_type == "code")}
+    cells = instructor if variant == "instructor" else strip_solutions(source.cells)[0]
+    _, setup = _chapter_code(md, root)
+    context = book_context(md, root, run.glue if run else {})
+    converter = MySTConverter(context)
+    present = {run_index.get(id(c)) for c in cells if c.cell_type == "code"} - {None}
+
+    body: list = []  # (cell, index of its run or None)
+    captions_after: dict[int, list[str]] = {}
+    for cell in cells:
+        if cell.cell_type == "code":
+            new = nbformat.v4.new_code_cell(code_for_notebook(cell.source),
+                                            metadata=copy.deepcopy(dict(cell.get("metadata", {}))))
+            body.append((new, run_index.get(id(cell))))
+            continue
+        start = len(context.figures)
+        text = converter.convert(cell.source)
+        for name, caption in context.figures[start:]:
+            producer = run.glued_in.get(name) if run else None
+            if producer is not None and producer in present:
+                captions_after.setdefault(producer, []).append(caption)
+            else:  # the cell that makes it is not in this notebook: the caption stays here
+                text += f"\n\n*Figure.* {caption}"
+        if text.strip():
+            body.append((nbformat.v4.new_markdown_cell(
+                text, metadata=copy.deepcopy(dict(cell.get("metadata", {})))), None))
+
+    final = [nbformat.v4.new_code_cell(setup)]
+    for cell, k in body:
+        if cell.cell_type == "code" and variant == "instructor" and run is not None and k is not None:
+            cell.outputs = copy.deepcopy(run.outputs[k])
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output["execution_count"] = None
+        final.append(cell)
+        if k is not None and k in captions_after:
+            final.append(_caption_cell(captions_after.pop(k)))
+    if context.cited:
+        final.append(nbformat.v4.new_markdown_cell(reference_list(context)))
 
     nb = nbformat.v4.new_notebook()
     nb.metadata = {
@@ -121,16 +327,17 @@ def to_notebook(md_path: Path, variant: str = "instructor", *, root: Path = ROOT
                            or {"display_name": "Python 3", "language": "python", "name": "python3"}),
         "language_info": {"name": "python"},
     }
-    for index, cell in enumerate([install, *cells]):
-        if cell.cell_type == "code":
-            new = nbformat.v4.new_code_cell(cell.source, metadata=dict(cell.get("metadata", {})))
-        else:
-            text = readable_markdown(cell.source)
-            if not text.strip():
-                continue  # a cell that held only a directive, e.g. {solution-end}
-            new = nbformat.v4.new_markdown_cell(text, metadata=dict(cell.get("metadata", {})))
-        new.id = _cell_id(index, new)
-        nb.cells.append(new)
+    count = 0
+    for index, cell in enumerate(final):
+        if cell.cell_type == "code" and cell.get("outputs") is not None and variant == "instructor" \
+                and run is not None:
+            count += 1
+            cell.execution_count = count
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output["execution_count"] = count
+        cell.id = _cell_id(index, cell)
+        nb.cells.append(cell)
     nbformat.validate(nb)
     return nb
 
@@ -140,69 +347,142 @@ def notebook_text(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def comparable(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """The notebook without what changes from one run to the next (outputs, numbers)."""
+    return [(c.cell_type, NUMBER.sub("#", c.source)) for c in nb.cells]
+
+
+def _write_if_changed(path: Path, nb: nbformat.NotebookNode) -> bool:
+    """Write `nb` unless `path` holds the same notebook up to numbers and outputs."""
+    if path.exists():
+        old = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        if comparable(old) == comparable(nb):
+            return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(notebook_text(nb), encoding="utf-8")
     return True
 
 
-def write_zip(files: list[Path], zip_path: Path, folder: str) -> Path:
-    """Zip `files` under `folder/` with fixed timestamps (same input, same bytes)."""
+# ---------------------------------------------------------------- the course zips
+ZIP_README = """# Shapley Values from First Principles: {variant} notebooks
+
+One notebook per chapter of the book ({site}).
+{what}
+
+## Run them
+
+With Python 3.11 and a Jupyter front end (JupyterLab, Jupyter Notebook, VS Code):
+
+```console
+python -m venv .venv && source .venv/bin/activate
+pip install ./{src} jupyterlab   # the book's companion package and its dependencies
+jupyter lab
+```
+
+The first cell of every notebook installs what is still missing, and takes `companion`
+from the `{src}` folder next to the notebooks when there is one, so on a JupyterHub
+it is enough to upload this folder. For the exact versions the book was checked with,
+install `requirements.txt` from the book's repository ({repo}) first.
+`{src}/` is the `companion` package's source: read it, the formulas are in the docstrings.
+"""
+ZIP_WHAT = {
+    "instructor": "Each is executed: every figure, table and check the book shows is in it.",
+    "student": ("The exercise solutions are removed (a \"# Your solution here\" cell takes "
+                "their place) and check cells tell you whether an answer is right. Run each "
+                "notebook top to bottom; the figures appear as the cells run."),
+}
+
+
+def companion_files(root: Path = ROOT) -> dict[str, bytes]:
+    """The companion's source tree as {path inside companion-src: bytes}."""
+    files = {"pyproject.toml": (Path(root) / "pyproject.toml").read_bytes()}
+    package = Path(root) / "companion"
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            files[f"companion/{path.relative_to(package).as_posix()}"] = path.read_bytes()
+    files["README.md"] = (
+        "# companion\n\nThe package of *Shapley Values from First Principles*: every method "
+        "of the book, from scratch.\n\nInstall it (with its dependencies) from this folder:\n\n"
+        "```console\npip install ./companion-src\n```\n").encode()
+    return files
+
+
+def write_zip(files: dict[str, bytes] | list[Path], zip_path: Path, folder: str) -> Path:
+    """Zip `files` ({name: bytes}, or paths stored by name) under `folder/`, reproducibly."""
+    if not isinstance(files, dict):
+        files = {Path(p).name: Path(p).read_bytes() for p in files}
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(files):
-            info = zipfile.ZipInfo(f"{folder}/{path.name}", date_time=(2026, 1, 1, 0, 0, 0))
+        for name in sorted(files):
+            info = zipfile.ZipInfo(f"{folder}/{name}", date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, path.read_bytes())
+            archive.writestr(info, files[name])
     return zip_path
 
 
 def build(out_dir: Path, *, book_dir: Path = ROOT / "book", root: Path = ROOT,
-          sync_dir: Path | None = None) -> dict[str, list[Path]]:
-    """Write both variants of every chapter and their zips; optionally refresh synced copies.
+          sync_dir: Path | None = None, cache_dir: Path | None = None,
+          log=None) -> dict[str, list]:
+    """Run every chapter, write both variants, their zips; optionally refresh synced copies.
 
-    Returns {"instructor": [...], "student": [...], "zips": [...], "synced": [changed copies]}.
+    Returns {"instructor": [...], "student": [...], "zips": [...], "synced": [changed copies],
+    "runs": {stem: ChapterRun}}.
     """
     chapters = chapter_sources(book_dir)
     if not chapters:
         raise ValueError(f"no chapters (MyST notebooks {CHAPTER_GLOB}) in {book_dir}")
-    repo_url = repository_url(root)
     out_dir = Path(out_dir)
-    result: dict[str, list[Path]] = {"instructor": [], "student": [], "zips": [], "synced": []}
+    cache_dir = Path(cache_dir) if cache_dir else out_dir / ".executed"
+    result: dict = {"instructor": [], "student": [], "zips": [], "synced": [], "runs": {}}
     for variant in VARIANTS:
         folder = out_dir / variant
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("*.ipynb"):
             stale.unlink()
-        for md in chapters:
-            nb = to_notebook(md, variant, root=root, repo_url=repo_url)
-            path = folder / f"{md.stem}.ipynb"
+    for md in chapters:
+        run = execute_chapter(md, root, cache_dir)
+        result["runs"][md.stem] = run
+        if log:
+            log(f"{md.name}: ran in {run.seconds:.1f} s")
+        for variant in VARIANTS:
+            nb = to_notebook(md, variant, run, root=root)
+            path = out_dir / variant / f"{md.stem}.ipynb"
             path.write_text(notebook_text(nb), encoding="utf-8")
             result[variant].append(path)
             if variant == "instructor" and sync_dir is not None:
-                if _write_if_changed(Path(sync_dir) / path.name, notebook_text(nb)):
+                if _write_if_changed(Path(sync_dir) / path.name, nb):
                     result["synced"].append(Path(sync_dir) / path.name)
-        result["zips"].append(write_zip(result[variant], out_dir / ZIP_NAME.format(variant=variant),
+    source = companion_files(root)
+    for variant in VARIANTS:
+        files = {p.name: p.read_bytes() for p in result[variant]}
+        files.update({f"{COMPANION_SRC}/{name}": data for name, data in source.items()})
+        files["README.md"] = ZIP_README.format(
+            variant=variant, site=site_url(root), what=ZIP_WHAT[variant], src=COMPANION_SRC,
+            repo=repository_url(root)).encode()
+        files["requirements.txt"] = (Path(root) / "requirements.txt").read_bytes().replace(
+            b"\n-e .", b"\n# companion: pip install ./companion-src")
+        result["zips"].append(write_zip(files, out_dir / ZIP_NAME.format(variant=variant),
                                         f"shapley-book-{variant}"))
     return result
 
 
-def stale_synced_copies(book_dir: Path = ROOT / "book", root: Path = ROOT) -> list[str]:
-    """Problems with the committed ``book/*.ipynb`` copies: missing, stale or orphaned."""
+def stale_synced_copies(instructor: list[Path], book_dir: Path = ROOT / "book") -> list[str]:
+    """Problems with the committed ``book/*.ipynb`` copies of these fresh instructor notebooks."""
     problems = []
-    chapters = chapter_sources(book_dir)
-    repo_url = repository_url(root)
-    for md in chapters:
-        copy_path = md.with_suffix(".ipynb")
-        expected = notebook_text(to_notebook(md, "instructor", root=root, repo_url=repo_url))
+    stems = set()
+    for fresh in instructor:
+        stems.add(Path(fresh).stem)
+        copy_path = Path(book_dir) / Path(fresh).name
         if not copy_path.exists():
             problems.append(f"{copy_path.name} is missing")
-        elif copy_path.read_text(encoding="utf-8") != expected:
-            problems.append(f"{copy_path.name} is out of date with {md.name}")
-    stems = {md.stem for md in chapters}
+            continue
+        old = nbformat.read(copy_path, as_version=4)
+        if comparable(old) != comparable(nbformat.read(fresh, as_version=4)):
+            problems.append(f"{copy_path.name} is out of date with {Path(fresh).stem}.md")
     for orphan in sorted(Path(book_dir).glob("*.ipynb")):
         if orphan.stem not in stems:
             problems.append(f"{orphan.name} has no chapter {orphan.stem}.md")
@@ -216,22 +496,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync", type=Path, default=None,
                         help="also write the instructor notebooks here (the committed copies)")
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a committed book/*.ipynb is missing or stale")
+                        help="exit 1 if a committed notebook in --book is missing or stale")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
+    result = build(args.out, book_dir=args.book, sync_dir=None if args.check else args.sync,
+                   log=print)
     if args.check:
-        problems = stale_synced_copies(args.book)
+        problems = stale_synced_copies(result["instructor"], args.book)
         for problem in problems:
             print(f"STALE: {problem}")
         if problems:
             print("Run `make notebooks` and commit the book/*.ipynb files.")
         return 1 if problems else 0
-    result = build(args.out, book_dir=args.book, sync_dir=args.sync)
     for variant in VARIANTS:
         print(f"{variant}: {len(result[variant])} notebooks in {args.out / variant}")
     for path in result["zips"]:
         print(f"zip: {path}")
     for path in result["synced"]:
         print(f"refreshed: {path} (commit it: the Colab and Binder buttons open it)")
+    print(f"make notebooks: {time.perf_counter() - started:.0f} s")
     return 0
 
 
