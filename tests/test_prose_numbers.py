@@ -3,15 +3,17 @@
 Two checks on the chapters' source (``book/*.md``), one test per file so each chapter
 passes or fails on its own:
 
-* ``test_prose_has_no_hand_typed_numbers``: the prose of a chapter (Markdown outside code
-  cells and other code blocks, outside math, outside roles such as ``{glue:text}`` and
-  ``{ref}``, outside inline code and link targets; figure alt texts *are* prose) contains
-  no number except the few on ``ALLOWED`` below. A number the code computes must reach the
-  text through ``glue``, so that the text changes when the code does.
+* ``test_prose_has_no_hand_typed_numbers``: the prose of a chapter (Markdown outside
+  code cells and other code blocks, outside math, outside roles such as
+  ``{glue:text}`` and ``{ref}``, outside inline code and link targets; figure alt texts
+  *are* prose) contains no number except the few on ``ALLOWED`` below. A number the
+  code computes must reach the text through ``glue``, so that the text changes when the
+  code does.
 * ``test_absolute_tolerances_say_rtol_0``: ``np.testing.assert_allclose`` (and
-  ``np.allclose`` / ``np.isclose``) with an ``atol`` must also pass ``rtol=0``. Otherwise
-  the default relative tolerance (1e-7 for assert_allclose, 1e-5 for allclose) is added on
-  top, and a check the prose calls "to 1e-12" really allows about 1e-5 on values of 100.
+  ``np.allclose`` / ``np.isclose``) with an ``atol`` must also pass ``rtol=0``.
+  Otherwise the default relative tolerance (1e-7 for assert_allclose, 1e-5 for
+  allclose) is added on top, and a check the prose calls "to 1e-12" really allows
+  about 1e-5 on values of 100.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ PROSE_FILES = sorted(BOOK.glob("0*.md")) + sorted(BOOK.glob("appendix*.md")) + [
 #: Every MyST notebook or page with code, for the tolerance rule.
 CODE_FILES = sorted(BOOK.glob("*.md"))
 
-# ----------------------------------------------------------------------------- allow-list
+# ---------------------------------------------------------------------- allow-list
 #: Numbers prose may contain without glue. Keep this list short; each entry says why.
 ALLOWED = [
     # Small counts and ordinals written as digits: "1 to 8 players", "chapter 4",
@@ -45,11 +47,12 @@ ALLOWED = [
 ]
 #: A number right after one of these words is a version: "Python 3.11", "shap 0.51".
 VERSION_WORDS = re.compile(
-    r"(?:Python|version|v|shap|shapiq|numpy|torch|captum|scikit-learn|jupyter-book)\s*$",
+    r"(?:Python|version|v|shap|shapiq|numpy|torch|captum|scikit-learn|jupyter-book)"
+    r"\s*$",
     re.IGNORECASE,
 )
 
-# ----------------------------------------------------------------------------- prose
+# ---------------------------------------------------------------------- prose
 #: Fenced blocks whose body is code or math, not prose (dropped whole).
 CODE_FENCES = re.compile(
     r"^\{(?:code-cell|code-block|code|math|tableofcontents|glossary-data)\}|"
@@ -96,11 +99,13 @@ def prose_of(path: Path) -> str:
             continue  # a directive option (:label:, :name:, :tags: ...)
         if LABEL_LINE.match(stripped):
             continue
-        kept.append(line.replace(":alt:", "", 1) if stripped.startswith(":alt:") else line)
+        if stripped.startswith(":alt:"):
+            line = line.replace(":alt:", "", 1)  # alt text is prose
+        kept.append(line)
     prose = "\n".join(kept)
     for pattern in (HTML_COMMENT, DISPLAY_MATH, LATEX_ENV, ROLE):
         prose = pattern.sub(" ", prose)
-    # Inline code goes, but a bare name stays, so that "`shap` 0.51" still reads as a version.
+    # Inline code goes, but a bare name stays: "`shap` 0.51" still reads as a version.
     prose = INLINE_CODE.sub(lambda m: m.group()[1:-1] if WORD.fullmatch(m.group()[1:-1])
                             else " ", prose)
     for pattern in (INLINE_MATH, LINK_TARGET):
@@ -132,7 +137,7 @@ def test_prose_has_no_hand_typed_numbers(path):
     )
 
 
-# ----------------------------------------------------------------------------- tolerances
+# ---------------------------------------------------------------------- tolerances
 CLOSE_CALLS = {"assert_allclose", "allclose", "isclose"}
 
 
@@ -146,7 +151,8 @@ def _code_cells(path: Path) -> list[str]:
 
 def loose_tolerances(source: str) -> list[str]:
     """Calls in ``source`` that pass ``atol`` without ``rtol=0``."""
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    lines = [line for line in source.splitlines()
+             if not line.lstrip().startswith(("%", "!"))]
     tree = ast.parse("\n".join(lines))
     found = []
     for node in ast.walk(tree):
@@ -168,12 +174,12 @@ def loose_tolerances(source: str) -> list[str]:
 def test_absolute_tolerances_say_rtol_0(path):
     found = [call for source in _code_cells(path) for call in loose_tolerances(source)]
     assert not found, (
-        f"{path.name}: an absolute tolerance needs rtol=0 (the default rtol is added to "
-        "atol otherwise):\n  " + "\n  ".join(c.replace("\n", " ") for c in found)
+        f"{path.name}: an absolute tolerance needs rtol=0 (the default rtol is added "
+        "to atol otherwise):\n  " + "\n  ".join(c.replace("\n", " ") for c in found)
     )
 
 
-# ----------------------------------------------------------------------------- the tools
+# ---------------------------------------------------------------------- the tools
 def test_the_prose_filter_keeps_prose_and_drops_the_rest(tmp_path):
     page = tmp_path / "09_x.md"
     page.write_text(
@@ -181,8 +187,10 @@ def test_the_prose_filter_keeps_prose_and_drops_the_rest(tmp_path):
         "Alone A earns 100; the pair earns {glue:text}`v_AB:.0f` and $v(N) = 200$.\n\n"
         "```{code-cell} ipython3\nx = 12345\n```\n\n"
         "$$\n\\phi = 86.67\n$$\n\n"
-        "```{glue:figure} fig\n:alt: A bar of height 60 and one of 46.67.\n:name: fig-1\n\n"
-        "Caption with {glue:text}`phi_A:.2f` and `atol=1e-12`, `shap` 0.51, Python 3.11,\n"
+        "```{glue:figure} fig\n:alt: A bar of height 60 and one of 46.67.\n"
+        ":name: fig-1\n\n"
+        "Caption with {glue:text}`phi_A:.2f` and `atol=1e-12`, `shap` 0.51,\n"
+        "Python 3.11,\n"
         "a [link](https://example.org/page/123) and Shapley (1953).\n```\n",
         encoding="utf-8",
     )
