@@ -5,11 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test bench notebooks lab format clean
+.PHONY: book test bench notebooks lab format lock clean
 
-$(STAMP): requirements.txt pyproject.toml
+# constraints.txt pins every package of the environment (make lock writes it).
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
 book: $(STAMP)
@@ -39,6 +40,15 @@ bench: $(STAMP)
 # lists the strings and comments left to split by hand (tests/test_style.py checks).
 format: $(STAMP)
 	$(PY) tools/format_cells.py
+
+# Refresh constraints.txt after changing requirements.txt: install what requirements.txt
+# asks for (without the old lock, which may conflict), then pin everything .venv holds.
+# Commit requirements.txt and constraints.txt together.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) tools/lock.py
+	touch $(STAMP)
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
