@@ -1,11 +1,11 @@
-"""Every check in chapters 1 and 2 can fail: plant an error, run the chapter, see it fail.
+"""Every check in chapters 1 and 2 can fail: plant an error, run the chapter, see it.
 
 A check that holds whatever the code does proves nothing. Each test below runs the
 chapter's own code cells (read from ``book/*.md`` with jupytext, executed in order in
-one namespace, up to the chapter's last check) with one mistake planted in the companion or
-in the chapter's code, of the size the chapter's prose says the check detects. It then
-requires that the named checks raise ``AssertionError``. The unplanted run must pass
-every check, which is what makes the planted failures meaningful.
+one namespace, up to the chapter's last check) with one mistake planted in the companion
+or in the chapter's code, of the size the chapter's prose says the check detects. It
+then requires that the named checks raise ``AssertionError``. The unplanted run must
+pass every check, which is what makes the planted failures meaningful.
 
 The checks are found by a piece of their source, so a test fails loudly if a check is
 rewritten and the test is not.
