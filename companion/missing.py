@@ -335,13 +335,13 @@ def conditional_game(f: Model, x, mean, cov, n_samples: int = 1000, rng=None,
 
     .. math::
         v(S) = \mathbb{E}\big[f(x_S, X_{\bar S}) \mid X_S = x_S\big]
-             \approx \frac{1}{T}\sum_{t=1}^{T} f\big(x_S, \tilde X^{(t)}_{\bar S}\big),\quad
+             \approx \frac{1}{m}\sum_{t=1}^{m} f\big(x_S, \tilde X^{(t)}_{\bar S}\big),\quad
         \tilde X_{\bar S} \sim N\big(\mu_{\bar S|S}, \Sigma_{\bar S|S}\big)
 
-    with ``T = n_samples`` draws per coalition (see :class:`ConditionalGame` and
+    with ``m = n_samples`` draws per coalition (see :class:`ConditionalGame` and
     :func:`gaussian_conditional`). ``rng`` (a Generator, an int seed or None) makes the
     draws reproducible. ``cov`` must be symmetric positive definite (checked by a Cholesky
-    factorisation). Monte-Carlo error of each ``v(S)`` is about ``sd(f | x_S) / sqrt(T)``.
+    factorisation). Monte-Carlo error of each ``v(S)`` is about ``sd(f | x_S) / sqrt(m)``.
     """
     return ConditionalGame(f, x, mean, cov, n_samples=n_samples, rng=rng, max_rows=max_rows)
 
