@@ -11,8 +11,8 @@ from companion.datasets import breast_cancer
 from companion.models import BinaryClassification, predict_fn, train_classifier
 
 
-# ----------------------------------------------------------------------------- the seed's architecture
-def test_architecture_is_the_seeds():
+# ----------------------------------------------------------------------------- the architecture
+def test_architecture_is_the_books():
     model = BinaryClassification(30)
     assert (model.layer_1.in_features, model.layer_1.out_features) == (30, 64)
     assert (model.layer_2.in_features, model.layer_2.out_features) == (64, 64)
