@@ -182,11 +182,19 @@ class ChapterRun:
     glue: dict
     glued_in: dict
     seconds: float = 0.0
+    text: str | None = None  # the chapter's MyST as it was run
 
 
-def _chapter_code(md: Path, root: Path) -> tuple[list, str]:
+def _read(md: Path, text: str | None = None):
+    """The chapter as a notebook: from `text` (its MyST as run) when given, else the file."""
+    if text is None:
+        return jupytext.read(md)
+    return jupytext.reads(text, fmt="md:myst")
+
+
+def _chapter_code(md: Path, root: Path, text: str | None = None) -> tuple[list, str]:
     """(the instructor's code cells of `md`, the setup cell's source)."""
-    source = jupytext.read(md)
+    source = _read(md, text)
     cells = [c for c in instructor_cells(source.cells) if c.cell_type == "code"]
     all_code = [code_for_notebook(c.source) for c in source.cells if c.cell_type == "code"]
     try:
@@ -227,7 +235,8 @@ def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None) 
     from nbclient import NotebookClient
 
     md = Path(md)
-    cells, setup = _chapter_code(md, root)
+    text = md.read_text(encoding="utf-8")  # read once: the notebook is built from this text
+    cells, setup = _chapter_code(md, root, text)
     sources = [setup, RECORD_GLUE, *(code_for_notebook(c.source) for c in cells)]
     key = _run_key(sources, root)
     cached = Path(cache_dir) / f"{md.stem}-{key}.ipynb" if cache_dir else None
@@ -255,7 +264,7 @@ def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None) 
         counts.append(cell.get("execution_count"))
         glue.update(glued)
         glued_in.update({name: index for name in glued})
-    return ChapterRun(outputs, counts, glue, glued_in, time.perf_counter() - started)
+    return ChapterRun(outputs, counts, glue, glued_in, time.perf_counter() - started, text)
 
 
 # ---------------------------------------------------------------- notebooks
@@ -264,8 +273,17 @@ def _cell_id(index: int, cell) -> str:
     return f"c{index:03d}-{digest}"
 
 
+def figure_caption(caption: str, alt: str) -> str:
+    """A glued figure's caption as Markdown, with its alt text (Jupyter shows no alt text
+    for an output image) in a collapsed description."""
+    text = f"*Figure.* {caption}"
+    if alt:
+        text += f"\n\n<details><summary>Description of the figure</summary>\n\n{alt}\n\n</details>"
+    return text
+
+
 def _caption_cell(captions: list[str]):
-    text = "\n\n".join(f"*Figure.* {caption}" for caption in captions)
+    text = "\n\n".join(captions)
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["figure-caption"]})
 
 
@@ -279,11 +297,12 @@ def to_notebook(md: Path, variant: str = "instructor", run: ChapterRun | None = 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     md = Path(md)
-    source = jupytext.read(md)
+    text = run.text if run is not None else None
+    source = _read(md, text)
     instructor = instructor_cells(source.cells)
     run_index = {id(c): k for k, c in enumerate(c for c in instructor if c.cell_type == "code")}
     cells = instructor if variant == "instructor" else strip_solutions(source.cells)[0]
-    _, setup = _chapter_code(md, root)
+    _, setup = _chapter_code(md, root, text)
     context = book_context(md, root, run.glue if run else {})
     converter = MySTConverter(context)
     present = {run_index.get(id(c)) for c in cells if c.cell_type == "code"} - {None}
@@ -298,17 +317,20 @@ def to_notebook(md: Path, variant: str = "instructor", run: ChapterRun | None = 
             continue
         start = len(context.figures)
         text = converter.convert(cell.source)
-        for name, caption in context.figures[start:]:
+        for name, caption, alt in context.figures[start:]:
             producer = run.glued_in.get(name) if run else None
             if producer is not None and producer in present:
-                captions_after.setdefault(producer, []).append(caption)
+                captions_after.setdefault(producer, []).append(figure_caption(caption, alt))
             else:  # the cell that makes it is not in this notebook: the caption stays here
-                text += f"\n\n*Figure.* {caption}"
+                text += "\n\n" + figure_caption(caption, alt)
         if text.strip():
             body.append((nbformat.v4.new_markdown_cell(
                 text, metadata=copy.deepcopy(dict(cell.get("metadata", {})))), None))
 
-    final = [nbformat.v4.new_code_cell(setup)]
+    # The setup cell starts collapsed in JupyterLab (one click shows it): the chapter's
+    # first line is its title, as in the book.
+    final = [nbformat.v4.new_code_cell(setup, metadata={"jupyter": {"source_hidden": True},
+                                                        "tags": ["setup"]})]
     for cell, k in body:
         if cell.cell_type == "code" and variant == "instructor" and run is not None and k is not None:
             cell.outputs = copy.deepcopy(run.outputs[k])

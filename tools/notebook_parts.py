@@ -147,14 +147,20 @@ def install_cell_source(modules: list[str], pins: dict[str, str], repo_url: str,
         "",
         "def glue(name, value, display=True):",
         '    """The book pastes glued values into its text; this notebook\'s text already',
-        "    holds them. A glued figure is shown here (and closed, so it is not shown twice),",
-        '    a value glued with display=True is shown, as in the book."""',
-        "    if hasattr(value, 'savefig'):",
+        "    holds them. A glued figure (or anything shown as an image) is shown here, a",
+        '    value glued with display=True too, as in the book."""',
+        "    if hasattr(value, 'savefig'):  # a matplotlib figure: show it once, then close it",
         "        _show(value)",
         "        import matplotlib.pyplot as plt",
         "        plt.close(value)",
-        "    elif display:",
+        "    elif display or _is_image(value):",
         "        _show(value)",
+        "",
+        "",
+        "def _is_image(value):",
+        "    from IPython.core.formatters import format_display_data",
+        "",
+        "    return any(kind.startswith('image/') for kind in format_display_data(value)[0])",
     ])
 
 
@@ -346,7 +352,7 @@ class BookContext:
     references: dict = field(default_factory=dict)
     macros: dict = field(default_factory=dict)
     cited: list = field(default_factory=list)  # keys cited so far, in order
-    figures: list = field(default_factory=list)  # (glue name, caption Markdown) in order
+    figures: list = field(default_factory=list)  # (glue name, caption, alt) in order
 
 
 ROLE = re.compile(r"(?<!`)\{(?P<name>[a-zA-Z][\w:-]*)\}(?P<ticks>`+)(?P<content>.+?)(?P=ticks)", re.S)
@@ -472,8 +478,7 @@ class MySTConverter:
             quoted = "\n".join(f"> {line}".rstrip() for line in inner.splitlines())
             return f"> **{title}**\n>\n{quoted}"
         if name == "glue:figure":
-            caption = inner
-            self.ctx.figures.append((arg, caption))
+            self.ctx.figures.append((arg, inner, html.escape(options.get("alt", ""), quote=False)))
             return ""
         if name in ("glue:md", "glue", "glue:", "glue:any"):
             return self.glue_value(arg, "md" if name == "glue:md" else "any")
