@@ -1,4 +1,4 @@
-"""Tests of AgeBPNet, train_classifier and predict_fn (seed 001's network)."""
+"""Tests of AgeBPNet, train_classifier and predict_fn (the network of chapter 3)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def build(data, seed=0):
     return AgeBPNet(shift=(age.mean(), 0.0), scale=(age.std(), 1.0))
 
 
-def test_architecture_is_the_seeds():
+def test_architecture_is_chapter_threes():
     model = AgeBPNet()
     layers = list(model.net)
     assert [type(m) for m in layers] == [nn.Linear, nn.ReLU, nn.Linear]
