@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test bench notebooks lab format lock clean
+.PHONY: book test bench notebooks lab format lock pdf clean
 
 # constraints.txt pins every package of the environment (make lock writes it).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -35,6 +35,12 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# The whole book as one PDF, without TeX: a single-page build printed by headless Chromium
+# (Debian's chromium and chromium-driver). Writes _build/pdf/ and copies the PDF next to
+# _build/html/index.html, where every page's footer links it; run after `make book`.
+pdf: $(STAMP)
+	$(PY) tools/make_pdf.py
 
 # Wrap the code cells of book/*.md that hold a line over 88 characters (ruff format);
 # lists the strings and comments left to split by hand (tests/test_style.py checks).

@@ -1,25 +1,59 @@
-"""Sphinx fix for the rendered book: one copy of each inline script per page.
+"""Sphinx extension: the book's fixes to the rendered HTML, kept in one place.
 
-Sphinx 7.4 adds an inline script that an extension registers after the builder starts
-(``app.add_js_file(None, body=...)``, as sphinx-thebe and sphinx-togglebutton do) twice:
-once from the extension's call and once when it re-reads the registry before writing.
-sphinx-thebe's script declares ``const THEBE_JS_URL``, so the second copy throws
-"Identifier 'THEBE_JS_URL' has already been declared" in every reader's console. This
-extension drops the repeated copies from each page.
-
-Enable it in ``_config.yml``::
+Enabled in ``_config.yml``::
 
     sphinx:
       local_extensions:
         book_html_fixes: tools/
+
+What it does, and why:
+
+* **One copy of each inline script per page.** Sphinx 7.4 adds an inline script that an
+  extension registers after the builder starts (``app.add_js_file(None, body=...)``, as
+  sphinx-thebe and sphinx-togglebutton do) twice; sphinx-thebe's declares ``const
+  THEBE_JS_URL``, so the second copy threw an error in every reader's console.
+* **The book's CSS and JS** (``_static/book.css``, ``_static/book.js``): code that fits the
+  column, display equations that scroll inside their own box instead of being cut off,
+  wide figures that a phone shows enlarged, print styles for the PDF, and links that keep
+  their contrast on tinted boxes.
+* **Templates** (``_templates/``): the theme's search button and colour-mode switch with
+  accessible names that match their visible text, and a link to the PDF of the book
+  (``make pdf``) in the page footer and at the foot of the chapter list.
+* **The page body, rewritten** before the theme wraps it:
+
+  - every figure and output image is a link to the image file, so a tap opens it at full
+    size; images at least WIDE_RATIO times wider than tall (multi-panel figures) get the
+    class ``book-wide-figure``, which book.css enlarges on narrow screens;
+  - an empty table header cell (pandas writes one above the index, and one per column
+    in the index-name row) becomes an empty data cell: a header that names nothing
+    confuses a screen reader (axe: empty-table-header);
+  - the bibliography's entries get ``role="listitem"`` in place of the deprecated
+    ``doc-biblioentry``, so the list holds list items (axe: aria-required-children);
+  - myst-nb's "Show code cell source" toggles lose their ``aria-label="Toggle hidden
+    content"``, so their name is the text a reader sees on them (axe:
+    label-content-name-mismatch).
 """
 
 from __future__ import annotations
 
+import html
+import posixpath
+import re
+from pathlib import Path
 from typing import Any
 
+PDF_NAME = "shapley-values-from-first-principles.pdf"
+WIDE_RATIO = 2.0  # width / height from which an image counts as multi-panel
+HERE = Path(__file__).resolve().parent
+EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>((?:\s|&nbsp;|&#160;)*)</th>")
+BIBLIOENTRY = re.compile(r'role="doc-biblioentry"')
+IMG = re.compile(r"<img\b[^>]*>")
+ANCHOR_OPEN = re.compile(r"<a\b")
+SUMMARY_LABEL = re.compile(r'<summary aria-label="Toggle hidden content">')
 
-def dedupe_inline_scripts(app, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
+
+def dedupe_inline_scripts(app, pagename: str, templatename: str, context: dict[str, Any],
+                          doctree) -> None:
     """Keep the first copy of every inline script (same body) in ``script_files``."""
     scripts = context.get("script_files")
     if not scripts:
@@ -36,6 +70,119 @@ def dedupe_inline_scripts(app, pagename: str, templatename: str, context: dict[s
     scripts[:] = unique
 
 
+def empty_headers_to_cells(body: str) -> str:
+    """Every ``<th>`` holding nothing (or only spaces / ``&nbsp;``) as a ``<td>``."""
+    return EMPTY_HEADER.sub(lambda m: f"<td{m[1] or ''}>{m[2]}</td>", body)
+
+
+def bibliography_list_items(body: str) -> str:
+    """sphinxcontrib-bibtex's deprecated ``doc-biblioentry`` role as ``listitem``."""
+    return BIBLIOENTRY.sub('role="listitem"', body)
+
+
+def summary_names(body: str) -> str:
+    """``<summary>`` toggles named by their visible text, not a different aria-label."""
+    return SUMMARY_LABEL.sub("<summary>", body)
+
+
+def _inside_link(body: str, position: int) -> bool:
+    """True when `position` of the HTML `body` lies inside an open ``<a>`` element."""
+    before = body[:position]
+    last_open = max((m.start() for m in ANCHOR_OPEN.finditer(before)), default=-1)
+    return last_open > before.rfind("</a>")
+
+
+def link_images(body: str, image_size=None) -> str:
+    """Wrap every image that is not already a link in a link to the image file.
+
+    `image_size(src)` returns (width, height) in pixels, or None when unknown; images at
+    least WIDE_RATIO times wider than tall get the class ``book-wide-figure``.
+    """
+    pieces, last = [], 0
+    for match in IMG.finditer(body):
+        tag = match[0]
+        src = re.search(r'\ssrc="([^"]+)"', tag)
+        if not src or src[1].startswith("data:"):
+            continue
+        size = image_size(html.unescape(src[1])) if image_size else None
+        if size and size[1] and size[0] / size[1] >= WIDE_RATIO:
+            if re.search(r'\sclass="', tag):
+                tag = re.sub(r'\sclass="', ' class="book-wide-figure ', tag, count=1)
+            else:
+                tag = tag.replace("<img", '<img class="book-wide-figure"', 1)
+        if not _inside_link(body, match.start()):
+            tag = (f'<a class="reference internal image-reference book-image-link" '
+                   f'href="{src[1]}" title="Open the image at full size">{tag}</a>')
+        pieces += [body[last:match.start()], tag]
+        last = match.end()
+    pieces.append(body[last:])
+    return "".join(pieces)
+
+
+def _image_sizes(app) -> dict[str, tuple[int, int]]:
+    """(width, height) of every image the builder copies, by its name under _images/."""
+    cache = getattr(app, "_book_image_sizes", None)
+    if cache is None:
+        cache = app._book_image_sizes = {}
+    images = getattr(app.builder, "images", {})
+    missing = {dest: src for src, dest in images.items() if dest not in cache}
+    if missing:
+        from PIL import Image
+
+        for dest, src in missing.items():
+            try:
+                with Image.open(Path(app.srcdir, src)) as image:
+                    cache[dest] = image.size
+            except (OSError, ValueError):
+                cache[dest] = None
+    return cache
+
+
+def rewrite_body(app, pagename: str, templatename: str, context: dict[str, Any],
+                 doctree) -> None:
+    """Apply the body fixes above to the page, and tell templates the PDF's name."""
+    context["book_pdf_name"] = PDF_NAME
+    body = context.get("body")
+    if not body:
+        return
+    sizes = _image_sizes(app)
+
+    def image_size(src: str):
+        return sizes.get(posixpath.basename(src.split("?")[0]))
+
+    body = empty_headers_to_cells(body)
+    body = bibliography_list_items(body)
+    body = summary_names(body)
+    context["body"] = link_images(body, image_size)
+
+
+def configure(app, config) -> None:
+    """Templates and theme options: the repository's _templates/, the PDF link."""
+    templates = str(Path(app.confdir, "_templates"))
+    if Path(templates).is_dir() and templates not in config.templates_path:
+        config.templates_path.insert(0, templates)
+    static = Path(app.confdir, "_static")
+    if static.is_dir() and not any(Path(app.confdir, p).resolve() == static.resolve()
+                                   for p in config.html_static_path):
+        config.html_static_path.append(str(static))
+    options = config.html_theme_options
+    footer = options.get("footer_content_items") or [
+        "author.html", "copyright.html", "last-updated.html", "extra-footer.html"]
+    if "pdf-link.html" not in footer:
+        options["footer_content_items"] = [*footer, "pdf-link.html"]
+    options.setdefault("primary_sidebar_end", ["pdf-link.html"])
+
+
+def add_assets(app) -> None:
+    if Path(app.confdir, "_static", "book.css").exists():
+        app.add_css_file("book.css")
+    if Path(app.confdir, "_static", "book.js").exists():
+        app.add_js_file("book.js", loading_method="defer")
+
+
 def setup(app) -> dict[str, Any]:
+    app.connect("config-inited", configure)
+    app.connect("builder-inited", add_assets)
     app.connect("html-page-context", dedupe_inline_scripts, priority=900)
+    app.connect("html-page-context", rewrite_body)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -10,10 +10,22 @@ Debian ``chromium`` / ``chromium-driver`` packages, and checks that
   and no raw ``$...$``, ``\\(...\\)`` or ``\\[...\\]`` is left in the text;
 * every image in the content has non-empty alt text that is not just a file name;
 * every exercise solution is collapsed (its content hidden until the reader opens it);
-* at 400 px wide (a phone) the page does not scroll sideways.
+* the sidebar toggles work: at 1280 x 900 the hamburger hides and shows the chapter
+  list; at 390 x 844 (a phone) it opens the chapter list as a drawer and a tap beside
+  the drawer closes it, and the contents button does the same for the page contents;
+* at 1280 px no code block and no display equation is wider than its column (each would
+  scroll sideways, hiding the end of its lines);
+* at 390 px the page does not scroll sideways and no content is cut off (sticks out of
+  the screen, or out of a box that hides its overflow) unless it sits in a box that
+  scrolls sideways;
+* axe-core (``.ci/node/node_modules/axe-core``, installed by ``.ci/run`` from the npm
+  registry; ``AXE_CORE_JS`` names another copy) finds no violation on the page, apart
+  from the few listed in KNOWN_AXE_ISSUES with the reason they are not ours. Without
+  axe-core the accessibility check is skipped and the report says so.
 
-It saves a full-page screenshot of each page at 1280 px and at 400 px under
-``_build/screenshots/`` (``desktop/`` and ``mobile/``), and a ``report.json``.
+It saves a full-page screenshot of each page at 1280 px and at 390 px under
+``_build/screenshots/`` (``desktop/`` and ``mobile/``), the phone with its chapter list
+opened from the hamburger (``mobile-nav/``), and a ``report.json``.
 
 Usage: ``python tools/browser_check.py [--build] [--html _build/html] [--out _build/screenshots]``
 (``--build`` first runs ``jupyter-book build . --all -W -n --keep-going``, as ``make book``).
@@ -25,22 +37,29 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import fnmatch
 import functools
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 DESKTOP_WIDTH, DESKTOP_HEIGHT = 1280, 900
-MOBILE_WIDTH, MOBILE_HEIGHT = 400, 850
+MOBILE_WIDTH, MOBILE_HEIGHT = 390, 844
+AXE_JS = Path(os.environ.get(
+    "AXE_CORE_JS", ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"))
+TOGGLE_SETTLE_S = 0.6  # the drawers slide in and out in 0.3 s
+AXE_TIMEOUT_S = 240  # axe-core on a long chapter, on a busy machine
 PAGE_TIMEOUT_S = 30
 MAX_SCREENSHOT_HEIGHT = 60000  # px: a longer page is cut there
 CHROMIUM_FLAGS = (
@@ -177,6 +196,113 @@ const done = arguments[arguments.length - 1];
 })().catch(error => done({jsError: String(error)}));
 """
 
+# Runs in the page at 1280 px: code blocks and display equations wider than their column.
+OVERFLOW_JS = r"""
+const article = document.querySelector("article") || document.querySelector("main");
+const found = [];
+const where = el => {
+  const section = el.closest("section[id]");
+  return section ? "#" + section.id : "";
+};
+article.querySelectorAll("div.highlight pre").forEach(pre => {
+  if (!pre.getClientRects().length) return;  // in a collapsed dropdown
+  if (pre.scrollWidth > pre.clientWidth + 1) {
+    const longest = Math.max(...pre.textContent.split("\n").map(line => line.length));
+    found.push({kind: "code", where: where(pre), width: pre.scrollWidth, column: pre.clientWidth,
+                text: `longest line ${longest} characters`});
+  }
+});
+article.querySelectorAll('mjx-container[display="true"]').forEach(box => {
+  const math = box.querySelector("mjx-math") || box.firstElementChild;
+  if (!math || !box.getClientRects().length) return;
+  const width = Math.ceil(math.getBoundingClientRect().width);
+  if (width > box.clientWidth + 1) {
+    const tex = box.closest(".math");
+    found.push({kind: "equation", where: where(box), width, column: box.clientWidth,
+                text: (box.getAttribute("aria-label") || "").slice(0, 60)});
+  }
+});
+return found;
+"""
+
+# Runs in the page at 390 px: content that sticks out of the screen, or out of a box
+# that hides its overflow, and is not inside a box that scrolls sideways.
+CLIPPED_JS = r"""
+const article = document.querySelector("article") || document.querySelector("main");
+const viewport = window.innerWidth;
+const selector = "img, svg, pre, table, mjx-container, p, li, dt, dd, h1, h2, h3, h4, "
+               + "figcaption, blockquote, .admonition, .cell_output, .highlight, iframe";
+const scrolls = el => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+const hides = el => ["hidden", "clip"].includes(getComputedStyle(el).overflowX);
+const found = [];
+for (const el of article.querySelectorAll(selector)) {
+  if (el.closest("mjx-assistive-mml, .visually-hidden, .sr-only, svg svg")) continue;
+  if (el.matches("svg") && el.closest("mjx-container")) continue;
+  const box = el.getBoundingClientRect();
+  if (box.width < 1 || box.height < 1) continue;
+  let cut = null;
+  let inScroller = false;
+  for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+    if (scrolls(up)) { inScroller = true; break; }
+    if (hides(up)) {
+      const outer = up.getBoundingClientRect();
+      if (box.right > outer.right + 1 || box.left < outer.left - 1) {
+        cut = `cut off by <${up.tagName.toLowerCase()} class="${up.className}">`;
+        break;
+      }
+    }
+  }
+  if (!cut && !inScroller && (box.right > viewport + 1 || box.left < -1)) {
+    cut = `sticks out of the ${viewport} px screen `
+        + `(${Math.round(box.left)} to ${Math.round(box.right)} px)`;
+  }
+  if (cut) {
+    const section = el.closest("section[id]");
+    found.push(`<${el.tagName.toLowerCase()}> ${section ? "in #" + section.id : ""} `
+               + `"${(el.getAttribute("alt") || el.textContent || "").trim().slice(0, 50)}": `
+               + cut);
+  }
+  if (found.length >= 10) break;
+}
+return {found, scrollWidth: document.documentElement.scrollWidth, innerWidth: viewport};
+"""
+
+# The state of a sidebar: is it on the screen, and which dialog is open.
+SIDEBAR_JS = r"""
+const which = arguments[0];
+const bar = document.querySelector(
+  which === "primary" ? ".bd-sidebar-primary" : ".bd-sidebar-secondary");
+const buttons = Array.from(document.querySelectorAll(`button.${which}-toggle`))
+  .filter(b => b.getClientRects().length && getComputedStyle(b).visibility !== "hidden")
+  .map(b => { const r = b.getBoundingClientRect();
+              return {x: r.x + r.width / 2, y: r.y + r.height / 2,
+                      label: b.getAttribute("aria-label") || b.title || ""}; })
+  .filter(b => b.x > 0 && b.x < window.innerWidth && b.y > 0 && b.y < window.innerHeight);
+const searches = Array.from(document.querySelectorAll(".search-button-field, .search-button"))
+  .filter(b => b.getClientRects().length && b.getBoundingClientRect().width > 0
+               && getComputedStyle(b).visibility !== "hidden").length;
+if (!bar) return {exists: false, buttons, searches};
+const r = bar.getBoundingClientRect();
+const style = getComputedStyle(bar);
+const shown = style.display !== "none" && style.visibility !== "hidden" && r.width > 50
+              && r.right > 20 && r.left < window.innerWidth - 20;
+return {exists: true, shown, left: Math.round(r.left), width: Math.round(r.width),
+        items: bar.querySelectorAll("a").length, buttons, searches};
+"""
+
+# axe-core's verdict on the page (violations only; MathJax's output is left to MathJax).
+AXE_RUN_JS = r"""
+const done = arguments[arguments.length - 1];
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  done(result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
+    examples: v.nodes.slice(0, 3).map(n => n.target.join(" ") + " :: " + n.html.slice(0, 120)),
+  })));
+})().catch(error => done({error: String(error)}));
+"""
+
 # Console errors that are not the book's: (pattern, why it is tolerated). Each is reported
 # as a note, so it stays visible.
 KNOWN_CONSOLE_ISSUES = (
@@ -190,7 +316,14 @@ RAW_MATH = re.compile(r"(?<![\\$])\$[^$\s][^$\n]{0,200}?\$|\\\(.{1,200}?\\\)|\\\
 LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
 
 
-CATEGORIES = ("page", "console", "images", "alt", "math", "solutions", "mobile")
+# axe-core rules that fail on markup that is not the book's to change: (rule id, why).
+# Each is reported as a note, so it stays visible. Critical and serious ones are never
+# tolerated. Minor findings (best practice) are reported as notes, and in the table.
+KNOWN_AXE_ISSUES: tuple[tuple[str, str], ...] = ()
+AXE_BLOCKING = ("critical", "serious", "moderate")
+
+CATEGORIES = ("page", "console", "images", "alt", "math", "solutions", "toggles",
+              "overflow", "mobile", "axe")
 
 
 @dataclass
@@ -205,6 +338,9 @@ class PageReport:
     figure_sizes: list[str] = field(default_factory=list)
     math: int = 0
     solutions: int = 0
+    axe: dict[str, int] | None = None  # violated rules by impact; None: axe not run
+    axe_rules: list[str] = field(default_factory=list)  # "rule (impact): n nodes"
+    overflow: list[dict] = field(default_factory=list)  # code / equations too wide
     screenshots: list[str] = field(default_factory=list)
 
     @property
@@ -243,8 +379,9 @@ def _screenshot(web, path: Path, width: int, height: int, full_page: bool) -> No
     path.write_bytes(base64.b64decode(data))
 
 
-def check_page(web, base_url: str, html_dir: Path, page: Path, out_dir: Path) -> PageReport:
-    """Open one page and return what is wrong with it."""
+def check_page(web, base_url: str, html_dir: Path, page: Path, out_dir: Path,
+               axe_source: str | None = None) -> PageReport:
+    """Open one page and return what is wrong with it (axe-core too, given its source)."""
     report = PageReport(page=page.as_posix())
     web.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     web.set_window_size(DESKTOP_WIDTH, DESKTOP_HEIGHT)
@@ -301,24 +438,162 @@ def check_page(web, base_url: str, html_dir: Path, page: Path, out_dir: Path) ->
         if solution["open"] or solution["visibleParts"]:
             report.problems["solutions"].append(f"solution not collapsed: {solution['id']}")
 
+    report.overflow = web.execute_script(OVERFLOW_JS)
+    for item in report.overflow:
+        report.problems["overflow"].append(
+            f"{item['kind']} {item['where']} is {item['width']} px wide in a "
+            f"{item['column']} px column at {DESKTOP_WIDTH} px ({item['text']})")
+    if axe_source is not None:
+        run_axe(web, axe_source, report)
+    _set_viewport(web, DESKTOP_WIDTH, DESKTOP_HEIGHT)
+    check_toggles(web, report, DESKTOP_WIDTH, DESKTOP_HEIGHT)
+
     stem = page.with_suffix("").as_posix().replace("/", "__")
     desktop = out_dir / "desktop" / f"{stem}.png"
     _screenshot(web, desktop, DESKTOP_WIDTH, DESKTOP_HEIGHT, full_page=True)
+
+    # The phone: a fresh load at 390 x 844, as a phone opens the page.
+    _set_viewport(web, MOBILE_WIDTH, MOBILE_HEIGHT)
+    web.get(base_url + page.as_posix())
+    web.execute_async_script(INSPECT_JS, served_images)
+    clipped = web.execute_script(CLIPPED_JS)
+    if clipped["scrollWidth"] > clipped["innerWidth"] + 1:
+        report.problems["mobile"].append(
+            f"at {MOBILE_WIDTH} px wide the page scrolls sideways "
+            f"(content {clipped['scrollWidth']} px wide)")
+    report.problems["mobile"] += [f"at {MOBILE_WIDTH} px: {item}" for item in clipped["found"]]
+    nav_shot = out_dir / "mobile-nav" / f"{stem}.png"
+    check_toggles(web, report, MOBILE_WIDTH, MOBILE_HEIGHT, nav_screenshot=nav_shot)
     mobile = out_dir / "mobile" / f"{stem}.png"
     _screenshot(web, mobile, MOBILE_WIDTH, MOBILE_HEIGHT, full_page=True)
-    width = web.execute_script(
-        "return [document.documentElement.scrollWidth, window.innerWidth]")
-    if width[0] > width[1] + 1:
-        report.problems["mobile"].append(f"at {MOBILE_WIDTH} px wide the page scrolls sideways "
-                               f"(content {width[0]} px wide)")
     web.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    report.screenshots = [desktop.relative_to(out_dir).as_posix(), mobile.relative_to(out_dir).as_posix()]
+    report.screenshots = [desktop.relative_to(out_dir).as_posix(),
+                          mobile.relative_to(out_dir).as_posix()]
+    if nav_shot.exists():
+        report.screenshots.append(nav_shot.relative_to(out_dir).as_posix())
     return report
 
 
+def _set_viewport(web, width: int, height: int) -> None:
+    web.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+def _tap(web, x: float, y: float) -> None:
+    """A real click (mouse down and up) at viewport point (x, y), as a reader's tap."""
+    for kind in ("mousePressed", "mouseReleased"):
+        web.execute_cdp_cmd("Input.dispatchMouseEvent", {
+            "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+    time.sleep(TOGGLE_SETTLE_S)
+
+
+def _sidebar(web, which: str) -> dict:
+    return web.execute_script(SIDEBAR_JS, which)
+
+
+def check_toggles(web, report: PageReport, width: int, height: int,
+                  nav_screenshot: Path | None = None) -> None:
+    """The sidebar toggles open and close their sidebars, as a reader taps them.
+
+    Wide screen: both sidebars show; the hamburger hides the chapter list and shows it
+    again. Phone: both start hidden; each toggle opens its drawer, and a tap on the page
+    beside the drawer closes it. Each toggle leaves the page as it found it.
+    """
+    problems = report.problems["toggles"]
+    at = f"at {width} px"
+    for which, name in (("primary", "chapter list"), ("secondary", "page contents")):
+        state = _sidebar(web, which)
+        if not state["exists"]:
+            if which == "primary":
+                problems.append(f"{at}: the page has no chapter list")
+            continue
+        if width >= 1200:
+            if state["searches"] > 1:
+                problems.append(f"{at}: {state['searches']} search boxes are shown")
+            if not state["shown"]:
+                problems.append(f"{at}: the {name} is not shown")
+            if which == "secondary":
+                continue  # wide screens show the contents beside the page, no toggle
+            if not state["buttons"]:
+                problems.append(f"{at}: no button toggles the {name}")
+                continue
+            button = state["buttons"][0]
+            _tap(web, button["x"], button["y"])
+            hidden = _sidebar(web, which)
+            if hidden["shown"]:
+                problems.append(f"{at}: the hamburger did not hide the {name}")
+            if not hidden["buttons"]:
+                problems.append(f"{at}: with the {name} hidden, no button shows it again")
+                web.refresh()
+                continue
+            button = hidden["buttons"][0]  # the page widened: the button moved
+            _tap(web, button["x"], button["y"])
+            if not _sidebar(web, which)["shown"]:
+                problems.append(f"{at}: the hamburger did not show the {name} again")
+                web.refresh()
+            continue
+        if state["shown"]:
+            problems.append(f"{at}: the {name} covers the page before any tap")
+            continue
+        if not state["buttons"]:
+            if which == "primary" or state["items"]:
+                problems.append(f"{at}: no button opens the {name}")
+            continue
+        button = state["buttons"][0]
+        _tap(web, button["x"], button["y"])
+        opened = _sidebar(web, which)
+        if not opened["shown"]:
+            problems.append(f"{at}: tapping '{button['label']}' did not open the {name}")
+            continue
+        if which == "primary" and nav_screenshot is not None:
+            _screenshot(web, nav_screenshot, width, height, full_page=False)
+        beside = width - 12 if which == "primary" else 12
+        _tap(web, beside, height / 2)
+        if _sidebar(web, which)["shown"]:
+            problems.append(f"{at}: a tap beside the open {name} did not close it")
+            web.refresh()
+
+
+def load_axe(path: Path = AXE_JS) -> str | None:
+    """The source of axe-core, or None where it is not installed."""
+    return Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
+
+
+def run_axe(web, axe_source: str, report: PageReport) -> None:
+    """Run axe-core on the open page; record violations by impact, and the problems."""
+    web.execute_script(axe_source)
+    web.set_script_timeout(AXE_TIMEOUT_S)
+    try:
+        result = web.execute_async_script(AXE_RUN_JS)
+    finally:
+        web.set_script_timeout(PAGE_TIMEOUT_S)
+    if isinstance(result, dict) and "error" in result:
+        report.problems["axe"].append(f"axe-core failed: {result['error']}")
+        return
+    known = dict(KNOWN_AXE_ISSUES)
+    report.axe = {}
+    for rule in result:
+        impact = rule["impact"] or "unknown"
+        report.axe[impact] = report.axe.get(impact, 0) + 1
+        report.axe_rules.append(f"{rule['id']} ({impact}): {rule['nodes']} nodes")
+        detail = f"{rule['id']} ({impact}, {rule['nodes']} nodes): {rule['help']}; " + \
+            " | ".join(rule["examples"])
+        if impact not in ("critical", "serious") and rule["id"] in known:
+            report.notes.append(f"axe, not ours ({known[rule['id']]}): {detail[:300]}")
+        elif impact not in AXE_BLOCKING:
+            report.notes.append(f"axe, {impact}: {detail[:300]}")
+        else:
+            report.problems["axe"].append(detail[:500])
+
+
 def check_site(html_dir: Path = ROOT / "_build" / "html",
-               out_dir: Path = ROOT / "_build" / "screenshots") -> list[PageReport]:
-    """Check every page of `html_dir`; write screenshots and report.json to `out_dir`."""
+               out_dir: Path = ROOT / "_build" / "screenshots",
+               axe_js: Path | None = AXE_JS, only: str | None = None) -> list[PageReport]:
+    """Check every page of `html_dir`; write screenshots and report.json to `out_dir`.
+
+    axe-core runs on every page when `axe_js` is an installed axe.min.js. `only`: a
+    glob pattern (``book/0*``) that limits the check to the pages it matches.
+    """
     browser, driver = find_browser()
     if not browser or not driver:
         raise RuntimeError("chromium and chromedriver are needed: apt-get install chromium chromium-driver")
@@ -329,20 +604,37 @@ def check_site(html_dir: Path = ROOT / "_build" / "html",
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     reports = []
+    axe_source = load_axe(axe_js) if axe_js else None
     with serve(html_dir) as base_url, chromium(browser, driver) as web:
         for page in pages(html_dir):
-            reports.append(check_page(web, base_url, html_dir, page, out_dir))
+            if only and not fnmatch.fnmatch(page.as_posix(), only):
+                continue
+            reports.append(check_page(web, base_url, html_dir, page, out_dir, axe_source))
     (out_dir / "report.json").write_text(json.dumps([asdict(r) for r in reports], indent=1))
     return reports
 
 
+def axe_table(reports: list[PageReport]) -> str:
+    """axe-core's violations per page: rules by impact, then the rules."""
+    impacts = ("critical", "serious", "moderate", "minor")
+    lines = [f"{'page':38} " + " ".join(f"{i:>8}" for i in impacts) + "  rules"]
+    for r in reports:
+        if r.axe is None:
+            lines.append(f"{r.page:38} (axe-core not run)")
+            continue
+        counts = " ".join(f"{r.axe.get(i, 0):>8}" for i in impacts)
+        lines.append(f"{r.page:38} {counts}  {'; '.join(r.axe_rules) or '-'}")
+    return "\n".join(lines)
+
+
 def summary(reports: list[PageReport]) -> str:
-    """One line per page, then every problem."""
+    """One line per page, then every problem, then the axe-core table."""
     lines = [f"{r.page}: {r.images} images ({r.figures} in figures), {r.math} math, "
              f"{r.solutions} solutions, {r.problem_count} problems" for r in reports]
     for r in reports:
         lines += [f"  PROBLEM {r.page} [{c}]: {p}" for c, ps in r.problems.items() for p in ps]
         lines += [f"  note {r.page}: {n}" for n in r.notes]
+    lines += ["", "axe-core violations (rules) by impact:", axe_table(reports)]
     return "\n".join(lines)
 
 
@@ -351,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", action="store_true", help="build the book first (as make book)")
     parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
+    parser.add_argument("--only", help="check only the pages matching this glob (book/0*)")
     args = parser.parse_args(argv)
     if args.build:
         result = build_book()
@@ -358,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
             print(result.stdout[-5000:], result.stderr[-5000:], sep="\n")
             print("the book build failed")
             return 1
-    reports = check_site(args.html, args.out)
+    reports = check_site(args.html, args.out, only=args.only)
     print(summary(reports))
     print(f"screenshots in {args.out}")
     return 1 if any(r.problem_count for r in reports) else 0
