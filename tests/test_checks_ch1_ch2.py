@@ -13,9 +13,11 @@ rewritten and the test is not.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import itertools
+import re
 from pathlib import Path
 
 import jupytext
@@ -28,6 +30,7 @@ matplotlib.use("Agg")
 import companion  # noqa: E402
 import companion.weights  # noqa: E402
 import myst_nb  # noqa: E402
+from myst_nb.core.variables import format_plain_text  # noqa: E402
 from companion.game import (  # noqa: E402
     DEFAULT_CHUNK,
     _ordering_marginals,
@@ -116,18 +119,43 @@ def quiet_glue(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: None)
 
 
+GLUED: dict[Path, dict[str, object]] = {}
+
+
 @pytest.fixture(scope="module")
 def clean_runs():
     """The unplanted chapters: every check passes. Their namespaces give the sizes."""
+    runs = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(myst_nb, "glue", lambda name, value, display=True: None)
-        return {md: run_chapter(md, to_the_end=True) for md in (CH1, CH2)}
+        for md in (CH1, CH2):
+            glued = GLUED.setdefault(md, {})
+            mp.setattr(myst_nb, "glue",
+                       lambda name, value, display=True, glued=glued: glued.update(
+                           {name: value}))
+            runs[md] = run_chapter(md, to_the_end=True)
+    return runs
 
 
 @pytest.mark.parametrize("md", [CH1, CH2], ids=lambda p: p.stem)
 def test_the_unplanted_chapter_passes_every_check(clean_runs, md):
     failed, _ = clean_runs[md]
     assert failed == set()
+
+
+@pytest.mark.parametrize("md", [CH1, CH2], ids=lambda p: p.stem)
+def test_every_glued_number_in_the_prose_renders(clean_runs, md):
+    """Each {glue:text}`key:spec` before the exercises names a glued value that MyST-NB
+    can format with that spec (a numpy scalar's repr, np.float64(...), cannot be)."""
+    text = md.read_text(encoding="utf-8").split("## Exercises")[0]
+    glued = GLUED[md]
+    for match in re.finditer(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", text):
+        key, spec = match.group(1), match.group(2) or ""
+        assert key in glued, f"{md.name}: {{glue:text}}`{key}` is never glued"
+        plain = repr(glued[key])
+        if spec and spec[-1] in "eEfFgGn%bcdoxX":
+            value = ast.literal_eval(plain)  # what MyST-NB does with text/plain
+            assert isinstance(value, (int, float)), (key, plain)
+        format_plain_text(plain, spec)
 
 
 # ------------------------------------------------------------ planted errors
