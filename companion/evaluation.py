@@ -19,6 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from .game import as_float_array
+
 __all__ = ["confusion_groups", "MeanCI", "mean_ci", "bonferroni_z", "Z2Test", "mean_z2_test",
            "correlated_groups", "grouped_attributions"]
 
@@ -79,12 +81,7 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> MeanCI:
     intervals with ``note="n = 0, empty group"``; n = 1 gives the row itself as the mean
     and NaN bounds with ``note="n = 1, no interval"``. ``values`` is (n, p) or (n,).
     """
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"values must be a numeric array of attributions, got dtype {arr.dtype}"
-        )
-    arr = arr.astype(float)
+    arr = as_float_array(values, "values")
     if arr.ndim not in (1, 2):
         raise ValueError(f"values must have shape (n, p) or (n,), got {arr.shape}")
     if not np.all(np.isfinite(arr)):

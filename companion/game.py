@@ -24,6 +24,7 @@ __all__ = [
     "TabularGame",
     "three_player_game",
     "coalition_masks",
+    "as_float_array",
     "evaluate_game",
     "shapley_values",
     "shapley_by_permutations",
@@ -46,6 +47,8 @@ def _as_rng(rng: np.random.Generator | int | None, name: str = "rng") -> np.rand
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_))):
+        if rng is not None and rng < 0:
+            raise ValueError(f"{name} must be a non-negative int seed, got {rng}")
         return np.random.default_rng(rng)
     raise TypeError(
         f"{name} must be a numpy Generator, an int seed or None, not {type(rng).__name__}"
@@ -63,6 +66,33 @@ def check_int(value: object, name: str, minimum: int = 1, kind: str = "an int") 
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
+
+
+def as_float_array(a: object, name: str) -> np.ndarray:
+    """``a`` (array, list, DataFrame, torch tensor) as a float64 ndarray, or a TypeError.
+
+    Refuses text, objects, complex numbers and ragged lists with a message naming
+    ``name``; a torch tensor is detached and copied to the host first.
+    """
+    if hasattr(a, "detach") and hasattr(a, "cpu"):  # a torch tensor (torch not imported)
+        try:
+            a = a.detach().cpu().numpy()
+        except (RuntimeError, NotImplementedError, TypeError) as err:
+            raise TypeError(f"{name} is a tensor that cannot be copied to numpy: {err}") \
+                from None
+    try:
+        arr = np.asarray(a)
+    except ValueError:
+        raise TypeError(
+            f"{name} must be a rectangular array of numbers; rows of different lengths "
+            "cannot form one"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers, got dtype {arr.dtype}; encode text columns "
+            f"and convert with np.asarray({name}, dtype=float)"
+        )
+    return arr.astype(float)
 
 
 def _check_n(n: object, what: str = "n") -> int:
@@ -151,7 +181,11 @@ def _mask_codes(masks: np.ndarray) -> np.ndarray:
 
 def evaluate_game(game: Game, masks: np.ndarray) -> np.ndarray:
     """Call ``game(masks)`` once and check it returns ``k`` finite floats ``v(S)``."""
-    values = np.asarray(game(masks), dtype=float)
+    try:
+        values = as_float_array(game(masks), "the game's output")
+    except TypeError as err:
+        raise ValueError(f"the game returned something that is not numbers: {err}") \
+            from None
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.shape != (masks.shape[0],):
@@ -258,19 +292,22 @@ class TabularGame:
             unknown = members - index.keys()
             if unknown:
                 raise ValueError(
-                    f"coalition {set(members)} names unknown players {sorted(map(str, unknown))}; "
+                    f"values: coalition {set(members)} names unknown players "
+                    f"{sorted(map(str, unknown))}; "
                     f"the players are {players}"
                 )
             if isinstance(value, (bool, np.bool_)) or not isinstance(
                 value, (int, float, np.integer, np.floating)
             ):
                 raise TypeError(
-                    f"v({set(members) or '{}'}) must be a number, not "
+                    f"values: v({set(members) or '{}'}) must be a number, not "
                     f"{type(value).__name__} ({value!r})"
                 )
             value = float(value)
             if not math.isfinite(value):
-                raise ValueError(f"v({set(members) or '{}'}) = {value} is not finite")
+                raise ValueError(
+                    f"values: v({set(members) or '{}'}) = {value} is not finite"
+                )
             code = sum(1 << index[p] for p in members)
             if code in given:
                 raise ValueError(
@@ -286,7 +323,7 @@ class TabularGame:
                 for code in missing[:4]
             ]
             raise ValueError(
-                f"the table lacks {missing.size} of the {1 << n} coalitions "
+                f"values lacks {missing.size} of the {1 << n} coalitions "
                 f"(for example {', '.join(examples)}); give v(S) for every subset of players, "
                 "including the empty one"
             )

@@ -39,7 +39,7 @@ import shap
 import torch
 from torch import nn
 
-from .game import _as_rng, check_int
+from .game import _as_rng, as_float_array, check_int
 from .models import check_module, device_dtype, forward, single_thread
 
 __all__ = ["gradient_shap", "gradient_shap_samples", "integrated_gradients"]
@@ -51,15 +51,7 @@ DEFAULT_CHUNK_ELEMENTS = 1 << 22
 # ----------------------------------------------------------------------------- checks
 def _numeric(a: object, name: str) -> np.ndarray:
     """``a`` (array, DataFrame, tensor on any device) as float64, or a TypeError."""
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must hold real numbers (a float array of shape (m, p) or (p,)), "
-            f"got dtype {arr.dtype}; convert it with np.asarray({name}, dtype=float)"
-        )
-    return arr.astype(np.float64)
+    return as_float_array(a, name)
 
 
 def _as_2d(a: object, name: str) -> tuple[np.ndarray, bool]:
@@ -80,7 +72,7 @@ def _check_inputs(x: object, baselines: object, name: str = "baselines", scalar=
     x2, single = _as_2d(x, "x")
     if x2.shape[0] == 0:
         raise ValueError("x has no rows; pass at least one row to explain")
-    if scalar and np.ndim(baselines) == 0 and not isinstance(baselines, str):
+    if scalar and isinstance(baselines, (int, float, np.integer, np.floating)):
         baselines = np.full(x2.shape[1], _numeric(baselines, name))  # captum's scalar
     b2, _ = _as_2d(baselines, name)
     if b2.shape[0] == 0:
@@ -214,7 +206,7 @@ def _outputs(model: nn.Module, a: np.ndarray, target: int | None, chunk: int) ->
 
 # ----------------------------------------------------------------------------- expected gradients
 def _check_stdevs(stdevs: object, p: int) -> np.ndarray:
-    sd = np.asarray(stdevs, dtype=np.float64)
+    sd = as_float_array(stdevs, "stdevs")
     if sd.ndim > 1 or (sd.ndim == 1 and sd.shape[0] != p):
         raise ValueError(f"stdevs must be a float or one float per feature ({p}), got shape {sd.shape}")
     if not np.all(np.isfinite(sd)) or np.any(sd < 0):

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .game import _as_rng, check_masks
+from .game import _as_rng, as_float_array, check_masks
 
 __all__ = [
     "Model",
@@ -56,7 +56,7 @@ DEFAULT_MAX_ROWS = 1 << 13
 # ----------------------------------------------------------------------------- checks
 def as_row(x: object, name: str = "x") -> np.ndarray:
     """The explained row as a finite float vector of shape ``(p,)`` (accepts ``(1, p)``)."""
-    arr = np.asarray(x, dtype=float)
+    arr = as_float_array(x, name)
     if arr.ndim == 2 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim != 1 or arr.size == 0:
@@ -68,7 +68,7 @@ def as_row(x: object, name: str = "x") -> np.ndarray:
 
 def as_background(background: object, p: int, name: str = "background") -> np.ndarray:
     """A finite float array of shape ``(N, p)`` with ``N >= 1`` rows (a ``(p,)`` row is one row)."""
-    arr = np.asarray(background, dtype=float)
+    arr = as_float_array(background, name)
     if arr.ndim == 1 and arr.size == p:
         arr = arr[None, :]
     if arr.ndim != 2:
@@ -86,16 +86,22 @@ def as_background(background: object, p: int, name: str = "background") -> np.nd
 
 def evaluate_model(f: Model, X: np.ndarray) -> np.ndarray:
     """Call ``f(X)`` once and check it returns ``len(X)`` finite numbers."""
-    out = np.asarray(f(X), dtype=float)
+    try:
+        out = as_float_array(f(X), "the output of f")
+    except TypeError as err:
+        raise ValueError(f"the model f returned something that is not numbers: {err}") \
+            from None
     if out.ndim == 2 and out.shape[1] == 1:
         out = out[:, 0]
     if out.shape != (X.shape[0],):
         raise ValueError(
-            f"the model returned shape {out.shape} for {X.shape[0]} rows; f must map an "
+            f"the model f returned shape {out.shape} for {X.shape[0]} rows; f must map an "
             f"(m, p) array to m outputs (select one output column for multi-output models)"
         )
     if not np.all(np.isfinite(out)):
-        raise ValueError("the model returned NaN or inf; explanations need finite outputs")
+        raise ValueError(
+            "the model f returned NaN or inf; explanations need finite outputs"
+        )
     return out
 
 
@@ -115,7 +121,7 @@ def _weights(weights: object, N: int) -> np.ndarray:
     """Normalised background weights ``w_j >= 0`` with ``sum_j w_j = 1`` (uniform if None)."""
     if weights is None:
         return np.full(N, 1.0 / N)
-    w = np.asarray(weights, dtype=float)
+    w = as_float_array(weights, "weights")
     if w.shape != (N,):
         raise ValueError(f"weights must have one entry per background row, shape ({N},), got {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
@@ -234,7 +240,7 @@ def _check_gaussian(mean: object, cov: object, p: int) -> tuple[np.ndarray, np.n
     mu = as_row(mean, "mean")
     if mu.size != p:
         raise ValueError(f"mean has {mu.size} entries but x has {p} features; they must match")
-    C = np.asarray(cov, dtype=float)
+    C = as_float_array(cov, "cov")
     if C.shape != (p, p):
         raise ValueError(f"cov must be a ({p}, {p}) matrix for {p} features, got shape {C.shape}")
     if not np.all(np.isfinite(C)):

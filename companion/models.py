@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .game import check_int
+from .game import as_float_array, check_int
 
 __all__ = [
     "AgeBPNet",
@@ -216,15 +216,7 @@ class BinaryClassification(nn.Module):
 # ----------------------------------------------------------------------------- training
 def _as_array(a: object, name: str) -> np.ndarray:
     """``a`` as a finite float64 array, or a TypeError/ValueError naming ``name``."""
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must be a numeric array, got dtype {arr.dtype}; convert it with "
-            f"np.asarray({name}, dtype=float) after encoding any text columns"
-        )
-    arr = arr.astype(np.float64)
+    arr = as_float_array(a, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(
             f"{name} contains NaN or inf; clean or impute it before training"
@@ -267,10 +259,11 @@ def train_classifier(
     The initial weights are drawn when the model is *built*: call
     ``torch.manual_seed(seed)`` before building it. Training runs on one torch thread
     (:func:`single_thread`), so the weights are the same bits whatever the number of
-    cores; the caller's thread count is restored afterwards, also on error. X and y are
-    converted to the model's dtype and device. A model with BatchNorm cannot train on
-    one row: ``batch_size`` must then be at least 2, and a last mini-batch of one row
-    is skipped. The model is left in eval mode (also on error).
+    cores; the caller's thread count is restored afterwards, also on error. It trains
+    with gradients on even inside ``torch.no_grad()`` or ``torch.inference_mode()``.
+    X and y are converted to the model's dtype and device. A model with BatchNorm
+    cannot train on one row: ``batch_size`` must then be at least 2, and a last
+    mini-batch of one row is skipped. The model is left in eval mode (also on error).
     """
     model = check_module(model)
     X_arr, y_arr = _as_array(X, "X"), _as_array(y, "y")
@@ -303,9 +296,9 @@ def train_classifier(
     if not params:
         raise ValueError("model has no trainable parameters; there is nothing to fit")
     device, dtype = device_dtype(model)
-    Xt = torch.as_tensor(X_arr, dtype=dtype, device=device)
-    yt = torch.as_tensor(y_arr, dtype=dtype, device=device)
-    with single_thread():
+    with single_thread(), torch.inference_mode(False), torch.enable_grad():
+        Xt = torch.as_tensor(X_arr, dtype=dtype, device=device)
+        yt = torch.as_tensor(y_arr, dtype=dtype, device=device)
         return _fit(model, Xt, yt, epochs, lr, bs, weight_decay, int(seed), progress,
                     batchnorm)
 

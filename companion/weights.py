@@ -62,6 +62,8 @@ def _check_sizes(s: object, low: int, high: int, what: str) -> tuple[np.ndarray,
                 f"the coalition size s must be an int, not {type(s).__name__} ({s!r}); "
                 "sizes count players, so pass e.g. 2 rather than 2.0"
             )
+        if not low <= s <= high:
+            raise ValueError(f"coalition size s must lie in {low}..{high} {what}, got {s}")
         arr = np.asarray(s, dtype=np.int64)
     else:
         arr = np.asarray(s)
@@ -228,7 +230,10 @@ def lime_kernel(distance: float | np.ndarray, width: float) -> float | np.ndarra
         raise ValueError("distance contains NaN; distances must be non-negative numbers")
     if np.any(d < 0):
         raise ValueError(f"distances must be non-negative, got {float(d[d < 0].flat[0])}")
-    out = np.exp(-(d**2) / width**2)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        out = np.exp(-(d**2) / np.float64(width) ** 2)  # width**2 may over/underflow
+    out = np.where(d == 0, 1.0, out)  # exp(-0 / 0) for a width whose square is 0
+    out = np.where(np.isinf(d), 0.0, out)
     return float(out) if scalar else out
 
 
