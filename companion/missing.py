@@ -355,6 +355,8 @@ def conditional_game(f: Model, x, mean, cov, n_samples: int = 1000, rng=None,
 # ------------------------------------------------------------------------ empirical
 def _check_bandwidth(bandwidth: object, p: int) -> np.ndarray:
     """Per-feature kernel widths ``h_i >= 0`` (0: exact match, inf: no conditioning)."""
+    if isinstance(bandwidth, (bool, np.bool_)) or np.asarray(bandwidth).dtype == bool:
+        raise ValueError(f"bandwidth must be numbers (kernel widths), got {bandwidth!r}")
     try:
         h = np.broadcast_to(np.asarray(bandwidth, dtype=float), (p,)).copy()
     except (TypeError, ValueError):
