@@ -511,6 +511,8 @@ def test_empirical_conditional_chunked_is_the_same():
         ([1.0, np.nan], ">= 0"),
         ([1.0, 2.0, 3.0], "one per feature"),
         ("wide", "one per feature"),
+    (True, "must be numbers"),
+    ([True, False], "must be numbers"),
     ],
 )
 def test_empirical_conditional_bad_bandwidth(bandwidth, match):
