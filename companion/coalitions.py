@@ -34,12 +34,22 @@ class CoalitionDesign:
     A kernel ``pi`` then gets the weight ``pi(|S|) * factor`` per row, so that the rows of
     every size group carry that group's full kernel mass. ``exact`` is true when all
     ``2**p - 2`` coalitions are present. ``n_enumerated`` counts the enumerated rows.
+
+    The sampling units, for the design's variance: ``stratum[r]`` is ``-1`` for an
+    enumerated row, else the stratum (size group) it was drawn from; ``unit[r]`` numbers
+    the unit drawn (a complementary pair shares one unit, an unpaired coalition is a unit
+    of its own); ``population[h]`` is how many units stratum ``h`` holds in all (units are
+    drawn without replacement). ``paired`` tells which of the two designs it is.
     """
 
     masks: np.ndarray
     factor: np.ndarray
     exact: bool
     n_enumerated: int
+    stratum: np.ndarray | None = None
+    unit: np.ndarray | None = None
+    population: np.ndarray | None = None
+    paired: bool = True
 
     @property
     def sizes(self) -> np.ndarray:
@@ -181,7 +191,15 @@ def _allocate(mass: np.ndarray, cap: np.ndarray, total: int) -> np.ndarray:
     return alloc
 
 
-def coalition_design(p: int, n_samples: int | None = None, rng=None) -> CoalitionDesign:
+def _enumerated(masks: np.ndarray) -> CoalitionDesign:
+    k = len(masks)
+    minus = np.full(k, -1)
+    return CoalitionDesign(masks, np.ones(k), True, k, minus, minus, np.zeros(0, np.int64))
+
+
+def coalition_design(
+    p: int, n_samples: int | None = None, rng=None, paired: bool = True
+) -> CoalitionDesign:
     r"""The coalitions Kernel SHAP evaluates for ``p`` features and a budget of ``n_samples``.
 
     The budget counts coalitions other than the empty and the full one (those two are
@@ -199,25 +217,32 @@ def coalition_design(p: int, n_samples: int | None = None, rng=None) -> Coalitio
        group: ``count_g <= left * mass_g / sum(mass_h, h >= g)``. (Enumerating a group merely
        because it fits would starve the groups after it: at p = 12 and a budget of 1598,
        sizes 4 and 8 would take all but 12 coalitions.)
-    4. The rest of the budget is spent on complementary pairs ``(S, N \ S)`` drawn
-       without repetition from the remaining groups, the number of pairs per group in
-       proportion to the group's kernel mass (stratified, largest-remainder rounding).
-       An odd coalition left over is not used.
+    4. The rest of the budget is drawn from the remaining groups without repetition, the
+       number per group in proportion to the group's kernel mass (stratified,
+       largest-remainder rounding). With ``paired=True`` it is spent on complementary
+       pairs ``(S, N \ S)`` (an odd coalition left over is not used); with
+       ``paired=False`` on single coalitions, each the random half of a distinct pair.
 
     ``rng`` is a numpy Generator, an int seed or ``None``; the same seed gives the same design.
     """
     p = check_int(p, "p", kind="an int number of features")
     budget, total = _check_budget(n_samples, p), 2**p - 2
+    if not isinstance(paired, (bool, np.bool_)):
+        raise TypeError(f"paired must be True or False, got {paired!r}")
     if budget >= total:
-        masks = coalition_masks(np.arange(1, total + 1, dtype=np.int64), p) if p > 1 else np.zeros((0, 1), bool)
-        return CoalitionDesign(masks, np.ones(len(masks)), True, len(masks))
+        if p == 1:
+            return _enumerated(np.zeros((0, 1), bool))
+        return _enumerated(coalition_masks(np.arange(1, total + 1, dtype=np.int64), p))
     rng = _as_rng(rng)
     if budget < 2 * p:  # sizes 1 and p-1 do not fit: every {i}, then some N - {i}
         extra = budget - p
-        complements = ~np.eye(p, dtype=bool)[np.sort(rng.choice(p, size=extra, replace=False))]
-        masks = np.concatenate([np.eye(p, dtype=bool), complements])
+        chosen = np.sort(rng.choice(p, size=extra, replace=False))
+        masks = np.concatenate([np.eye(p, dtype=bool), ~np.eye(p, dtype=bool)[chosen]])
         factor = np.concatenate([np.ones(p), np.full(extra, p / extra) if extra else []])
-        return CoalitionDesign(masks, factor, False, p)
+        stratum = np.concatenate([np.full(p, -1), np.zeros(extra, np.int64)])
+        unit = np.concatenate([np.full(p, -1), np.arange(extra)])
+        return CoalitionDesign(masks, factor, False, p, stratum, unit,
+                               np.array([p]), bool(paired))
     groups = np.arange(1, p // 2 + 1)
     counts = [_group_count(int(g), p) for g in groups]
     pi = _kernel_table(p)
@@ -235,16 +260,35 @@ def coalition_design(p: int, n_samples: int | None = None, rng=None) -> Coalitio
         factors.append(np.ones(counts[j]))
         left -= counts[j]
     n_enumerated = budget - left
+    strata, units, population = [np.full(n_enumerated, -1)], [np.full(n_enumerated, -1)], []
     rest, rest_counts = groups[g_stop:], counts[g_stop:]
     if len(rest):
         mass = group_mass[g_stop:]
-        cap = np.array([min(c // 2, left) for c in rest_counts], dtype=np.int64)
-        n_pairs = _allocate(mass, cap, left // 2)
-        drawn = iter(_sample_pairs(p, rest, n_pairs, rng))
-        for m, count in zip(n_pairs, rest_counts):
-            if m:
-                S = next(drawn)
+        per_unit = 2 if paired else 1
+        cap = np.array([min(c // 2, left // per_unit) for c in rest_counts], dtype=np.int64)
+        n_units = _allocate(mass, cap, left // per_unit)
+        drawn = iter(_sample_pairs(p, rest, n_units, rng))
+        first = 0
+        for h, (m, count) in enumerate(zip(n_units, rest_counts)):
+            if not m:
+                continue
+            S = next(drawn)
+            ids = np.arange(first, first + m)
+            if paired:
                 blocks.append(np.concatenate([S, ~S]))
-                factors.append(np.full(2 * m, count / (2 * m)))
+                ids = np.concatenate([ids, ids])
+                population.append(count // 2)
+            else:
+                flip = rng.random(m) < 0.5
+                blocks.append(np.where(flip[:, None], ~S, S))
+                population.append(count)
+            factors.append(np.full(len(ids), count / len(ids)))
+            strata.append(np.full(len(ids), len(population) - 1))
+            units.append(ids)
+            first += m
     masks = np.concatenate(blocks) if blocks else np.zeros((0, p), dtype=bool)
-    return CoalitionDesign(masks, np.concatenate(factors) if factors else np.ones(0), False, n_enumerated)
+    return CoalitionDesign(
+        masks, np.concatenate(factors) if factors else np.ones(0), False, n_enumerated,
+        np.concatenate(strata), np.concatenate(units), np.array(population, np.int64),
+        bool(paired),
+    )

@@ -282,3 +282,197 @@ def test_design_refuses_a_non_integer_number_of_features():
         coalition_design(2.0, 4)
     with pytest.raises(ValueError, match="p must be at least 1"):
         coalition_design(0, 4)
+
+
+# ----------------------------------------------------------------------------- issue 16
+def soum_model(p: int, seed: int):
+    """A sum of unanimity games on 0/1 inputs, interactions of every order, and its
+    closed-form Shapley values ``phi_i = sum_{k: i in T_k} c_k / |T_k|``."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, p + 1, size=4 * p)
+    T = np.zeros((len(sizes), p), dtype=bool)
+    for k, s in enumerate(sizes):
+        T[k, rng.choice(p, size=s, replace=False)] = True
+    c = rng.standard_normal(len(sizes))
+
+    def f(X):
+        present = np.asarray(X) > 0.5
+        return (present[:, None, :] | ~T[None]).all(axis=2).astype(float) @ c
+
+    return f, (T * (c / sizes)[:, None]).sum(axis=0)
+
+
+def test_two_designs_by_budget_and_exact_at_full_enumeration():
+    from companion.kernel import unpaired_threshold
+
+    p = 6
+    assert unpaired_threshold(p) == 2 * p * (p + 1) == 84
+    f, phi = soum_model(p, 3)
+    ones, zeros = np.ones(p), np.zeros((1, p))
+    for budget in (40, 62):  # below the threshold: paired; 62 = 2**6 - 2: all coalitions
+        ex = kernel_shap(f, ones, zeros, n_samples=budget, rng=0)
+        assert np.isclose(ex.values.sum(), phi.sum(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ex.error_std, 0.0, rtol=0, atol=0)
+    p = 8
+    f, phi = soum_model(p, 4)
+    d_paired = coalition_design(p, 100, rng=0)
+    d_single = coalition_design(p, 200, rng=0, paired=False)
+    assert d_paired.paired and not d_single.paired
+    sampled = d_single.masks[d_single.n_enumerated:]
+    keys = {r.tobytes() for r in sampled}
+    assert len(keys) == len(sampled)
+    assert not any((~r).tobytes() in keys for r in sampled)  # no complement drawn
+    ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=200, rng=0)
+    assert np.isclose(ex.values.sum(), phi.sum(), rtol=0, atol=1e-10)
+
+
+def test_two_additive_fit_is_exact_on_a_two_additive_game():
+    """A game with interactions of order <= 2 is fitted exactly by the 2-additive model;
+    a planted third-order term (0.3 on features 0, 1, 2) breaks it."""
+    p, rng = 7, np.random.default_rng(0)
+    a, A = rng.normal(size=p), np.triu(rng.normal(size=(p, p)), 1)
+
+    def f(X, third=0.0):
+        X = np.asarray(X, dtype=float)
+        return X @ a + np.einsum("ri,ij,rj->r", X, A, X) + third * X[:, 0] * X[:, 1] * X[:, 2]
+
+    phi = a + 0.5 * (A.sum(axis=0) + A.sum(axis=1))
+    budget = 120  # 2p(p+1) = 112 <= 120 < 126: unpaired, sampled
+    ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=1)
+    np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-8)
+    bad = kernel_shap(lambda X: f(X, 0.3), np.ones(p), np.zeros((1, p)),
+                      n_samples=budget, rng=1)
+    exact_bad = phi + np.r_[0.1, 0.1, 0.1, np.zeros(p - 3)]
+    assert np.abs(bad.values - phi).max() > 0.05
+    assert np.abs(bad.values - exact_bad).max() < np.abs(bad.values - phi).max()
+
+
+def _coverage(f, phi, p, budget, n_seeds):
+    hits = []
+    for s in range(n_seeds):
+        ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=7000 + s)
+        hits.append(np.abs(ex.values - phi) <= 1.96 * ex.error_std)
+    return float(np.mean(hits))
+
+
+def smooth_game(p: int, seed: int):
+    """A tanh network's marginal game as a 0/1 model (8 background rows), exact values."""
+    rng = np.random.default_rng(seed)
+    W, w2 = rng.normal(size=(p, 16)) / np.sqrt(p), rng.normal(size=16) / 4
+    x, background = rng.normal(size=p), rng.normal(size=(8, p))
+
+    def model(X):
+        return np.tanh(X @ W) @ w2
+
+    game = marginal_game(model, x, background)
+    table = game(np.array([[(c >> i) & 1 for i in range(p)] for c in range(2**p)], bool))
+    codes = 1 << np.arange(p)
+
+    def f(Z):
+        return table[(np.asarray(Z) > 0.5).astype(np.int64) @ codes]
+
+    return f, shapley_values(game)
+
+
+@pytest.mark.parametrize("game", ["smooth network", "unanimity sum"])
+def test_error_bars_cover_the_exact_value_95_percent_of_the_time(game):
+    """Over 300 seeds x 8 attributions, the 95 % intervals phi_hat +- 1.96 error_std cover
+    the exact value 93 to 97 % of the time (the binomial sd of 2400 correlated hits is
+    about 0.5 %; the band is about 4 sd wide). Both designs: 200 coalitions at p = 8 is
+    unpaired (threshold 144), 120 is paired."""
+    p = 8
+    f, phi = smooth_game(p, 5) if game == "smooth network" else soum_model(p, 11)
+    for budget in (200,):
+        assert 0.93 <= _coverage(f, phi, p, budget, 300) <= 0.97
+
+
+def test_error_bars_detect_a_halved_standard_error():
+    """The coverage check can fail: with error_std halved coverage drops far below 93 %."""
+    p = 8
+    f, phi = soum_model(p, 11)
+    hits = []
+    for s in range(100):
+        ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=200, rng=9000 + s)
+        hits.append(np.abs(ex.values - phi) <= 1.96 * ex.error_std / 2)
+    assert np.mean(hits) < 0.8
+
+
+def test_error_std_is_inf_when_nothing_is_sampled_and_zero_when_exact():
+    p = 6
+    f, _ = soum_model(p, 2)
+    ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=2 * p, rng=0)
+    assert np.all(np.isinf(ex.error_std))  # sizes 1 and 5 only: a bias, not measurable
+    ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=2**p - 2)
+    assert np.all(ex.error_std == 0)
+    two = kernel_shap(f, np.ones((2, p)), np.zeros((1, p)), n_samples=40, rng=0)
+    assert two.error_std.shape == (2, p) and np.all(np.isfinite(two.error_std))
+
+
+def test_permutation_estimate_standard_error_is_calibrated():
+    from companion.game import permutation_estimate
+    from companion.weights import random_table_game
+
+    game = random_table_game(6, 1)
+    exact = shapley_values(game)
+    for antithetic in (False, True):
+        hits = []
+        for s in range(300):
+            phi, se = permutation_estimate(game, 200, rng=s, antithetic=antithetic,
+                                           return_std=True)
+            hits.append(np.abs(phi - exact) <= 1.96 * se)
+        assert 0.93 <= np.mean(hits) <= 0.97
+    plain = permutation_estimate(game, 20, rng=4)
+    np.testing.assert_array_equal(plain, permutation_estimate(game, 20, rng=4,
+                                                              return_std=True)[0])
+    with pytest.raises(ValueError, match="two independent units"):
+        permutation_estimate(game, 2, antithetic=True, return_std=True)
+
+
+# ----------------------------------------------------------------------------- issue 14
+def test_lime_with_a_tiny_width_warns_like_kernel_shap():
+    p = 4
+    x, background = data(p)
+    with pytest.warns(RuntimeWarning, match="Raise width"):
+        lime(nonlinear_model(p), x, background, n_samples=14, width=1e-3, rng=0)
+
+
+def test_dataframe_columns_become_feature_names():
+    pd = pytest.importorskip("pandas")
+    p = 3
+    x, background = data(p)
+    cols = ["age", "bp", "bmi"]
+    X, B = pd.DataFrame([x], columns=cols), pd.DataFrame(background, columns=cols)
+    for ex in (kernel_shap(nonlinear_model(p), X.iloc[0], B),
+               kernel_shap(nonlinear_model(p), X, B),
+               lime(nonlinear_model(p), X, B, n_samples=6, width=1.0, rng=0)):
+        assert list(ex.feature_names) == cols
+    given = kernel_shap(nonlinear_model(p), X, B, feature_names=["a", "b", "c"])
+    assert list(given.feature_names) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"rng": "seed"}, TypeError, "rng"),
+    ({"rng": -1}, ValueError, "rng"),
+    ({"feature_names": ["a"]}, ValueError, "feature_names"),
+    ({"feature_names": "abc"}, TypeError, "feature_names"),
+    ({"n_samples": 2.5}, (TypeError, ValueError), "n_samples"),
+    ({"n_samples": 1}, ValueError, "n_samples"),
+])
+def test_arguments_are_checked_before_any_model_call(kwargs, error, match):
+    calls = []
+
+    def f(X):
+        calls.append(len(X))
+        return np.asarray(X).sum(axis=1)
+
+    x, background = data(3)
+    with pytest.raises(error, match=match):
+        kernel_shap(f, x, background, **kwargs)
+    lime_kwargs = {"n_samples": 6, "width": 1.0, **kwargs}
+    with pytest.raises(error, match=match):
+        lime(f, x, background, **lime_kwargs)
+    for width in (0.0, -1.0, float("nan"), "wide"):
+        with pytest.raises((ValueError, TypeError), match="width"):
+            lime(f, x, background, n_samples=6, width=width)
+    assert calls == []
