@@ -163,9 +163,10 @@ def loose_tolerances(source: str) -> list[str]:
         if name not in CLOSE_CALLS:
             continue
         keywords = {k.arg: k.value for k in node.keywords}
-        rtol = keywords.get("rtol")
+        rtol, atol = keywords.get("rtol"), keywords.get("atol")
         rtol_zero = isinstance(rtol, ast.Constant) and rtol.value == 0
-        if "atol" in keywords and not rtol_zero:
+        atol_zero = isinstance(atol, ast.Constant) and atol.value == 0  # purely relative
+        if atol is not None and not atol_zero and not rtol_zero:
             found.append(ast.get_source_segment("\n".join(lines), node) or name)
     return found
 
@@ -203,4 +204,5 @@ def test_the_tolerance_rule():
     assert loose_tolerances("np.allclose(a, b, atol=1e-9, rtol=1e-7)")
     assert not loose_tolerances("np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)")
     assert not loose_tolerances("np.testing.assert_allclose(a, b, rtol=1e-6)")
+    assert not loose_tolerances("np.testing.assert_allclose(a, b, rtol=1e-15, atol=0)")
     assert not loose_tolerances("%time x = 1\nnp.isclose(a, b, atol=1, rtol=0)")
