@@ -165,7 +165,7 @@ def loose_tolerances(source: str) -> list[str]:
         keywords = {k.arg: k.value for k in node.keywords}
         rtol, atol = keywords.get("rtol"), keywords.get("atol")
         rtol_zero = isinstance(rtol, ast.Constant) and rtol.value == 0
-        atol_zero = isinstance(atol, ast.Constant) and atol.value == 0  # purely relative
+        atol_zero = isinstance(atol, ast.Constant) and atol.value == 0  # relative only
         if atol is not None and not atol_zero and not rtol_zero:
             found.append(ast.get_source_segment("\n".join(lines), node) or name)
     return found
