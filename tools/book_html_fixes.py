@@ -21,6 +21,9 @@ What it does, and why:
   (``make pdf``) in the page footer and at the foot of the chapter list.
 * **The page body, rewritten** before the theme wraps it:
 
+  - an image embedded in the page as a ``data:`` URI (a figure glued as HTML, so that
+    it carries its alt text) is written to ``_images/`` and linked from there: the page
+    gets lighter, and the image gets an address a tap can open;
   - every figure and output image is a link to the image file, so a tap opens it at full
     size; images at least WIDE_RATIO times wider than tall (multi-panel figures) get the
     class ``book-wide-figure``, which book.css enlarges on narrow screens;
@@ -36,7 +39,10 @@ What it does, and why:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import io
 import posixpath
 import re
 from pathlib import Path
@@ -49,6 +55,8 @@ EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>((?:\s|&nbsp;|&#160;)*)</th>")
 BIBLIOENTRY = re.compile(r'role="doc-biblioentry"')
 IMG = re.compile(r"<img\b[^>]*>")
 ANCHOR_OPEN = re.compile(r"<a\b")
+DATA_IMAGE = re.compile(r'src="data:image/(png|jpeg|gif|svg\+xml);base64,([A-Za-z0-9+/=\s]+)"')
+DATA_EXTENSIONS = {"png": "png", "jpeg": "jpg", "gif": "gif", "svg+xml": "svg"}
 SUMMARY_LABEL = re.compile(r'<summary aria-label="Toggle hidden content">')
 
 
@@ -83,6 +91,42 @@ def bibliography_list_items(body: str) -> str:
 def summary_names(body: str) -> str:
     """``<summary>`` toggles named by their visible text, not a different aria-label."""
     return SUMMARY_LABEL.sub("<summary>", body)
+
+
+def extract_data_images(body: str, outdir: Path, imgpath: str,
+                        sizes: dict[str, tuple[int, int] | None]) -> str:
+    """Write every ``data:image/...;base64`` image of `body` to outdir/_images/.
+
+    The file is named by a hash of its bytes (the same figure on two pages is one file);
+    `imgpath` is the page's relative path to _images/. Records each image's size in
+    `sizes` under its file name.
+    """
+    def write(match: re.Match) -> str:
+        kind, data = match[1], match[2]
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            return match[0]
+        name = f"book-{hashlib.sha1(raw).hexdigest()[:20]}.{DATA_EXTENSIONS[kind]}"
+        target = Path(outdir, "_images", name)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(raw)
+        if name not in sizes:
+            sizes[name] = _size_of(raw)
+        return f'src="{posixpath.join(imgpath, name)}"'
+
+    return DATA_IMAGE.sub(write, body)
+
+
+def _size_of(raw: bytes) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            return image.size
+    except (OSError, ValueError):
+        return None
 
 
 def _inside_link(body: str, position: int) -> bool:
@@ -150,6 +194,8 @@ def rewrite_body(app, pagename: str, templatename: str, context: dict[str, Any],
     def image_size(src: str):
         return sizes.get(posixpath.basename(src.split("?")[0]))
 
+    imgpath = getattr(app.builder, "imgpath", "_images")
+    body = extract_data_images(body, Path(app.outdir), imgpath, sizes)
     body = empty_headers_to_cells(body)
     body = bibliography_list_items(body)
     body = summary_names(body)
@@ -173,6 +219,25 @@ def configure(app, config) -> None:
     options.setdefault("primary_sidebar_end", ["pdf-link.html"])
 
 
+def singlehtml_handlers(app) -> None:
+    """The single-page builder renders every node the HTML builder renders.
+
+    Sphinx looks up an extension's node renderers by builder name and falls back to the
+    builder's format only when no extension registered any for that name; once one
+    extension registers a ``singlehtml`` renderer, the ``html`` ones of the others
+    (sphinx-jupyterbook-latex's HiddenCellNode) are lost and the build (``make pdf``)
+    fails. Copy the missing ones over.
+    """
+    if app.builder.name != "singlehtml":
+        return
+    handlers = app.registry.translation_handlers
+    single = handlers.get("singlehtml")
+    if single is None:
+        return  # none registered: Sphinx falls back to the html ones by itself
+    for node, visitors in handlers.get("html", {}).items():
+        single.setdefault(node, visitors)
+
+
 def add_assets(app) -> None:
     if Path(app.confdir, "_static", "book.css").exists():
         app.add_css_file("book.css")
@@ -183,6 +248,7 @@ def add_assets(app) -> None:
 def setup(app) -> dict[str, Any]:
     app.connect("config-inited", configure)
     app.connect("builder-inited", add_assets)
+    app.connect("builder-inited", singlehtml_handlers)
     app.connect("html-page-context", dedupe_inline_scripts, priority=900)
     app.connect("html-page-context", rewrite_body)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

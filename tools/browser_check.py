@@ -60,7 +60,7 @@ AXE_JS = Path(os.environ.get(
     "AXE_CORE_JS", ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"))
 TOGGLE_SETTLE_S = 0.6  # the drawers slide in and out in 0.3 s
 AXE_TIMEOUT_S = 240  # axe-core on a long chapter, on a busy machine
-PAGE_TIMEOUT_S = 30
+PAGE_TIMEOUT_S = 120  # a long chapter on a busy machine
 MAX_SCREENSHOT_HEIGHT = 60000  # px: a longer page is cut there
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -603,13 +603,20 @@ def check_site(html_dir: Path = ROOT / "_build" / "html",
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
+    from selenium.common.exceptions import WebDriverException
+
     reports = []
     axe_source = load_axe(axe_js) if axe_js else None
     with serve(html_dir) as base_url, chromium(browser, driver) as web:
         for page in pages(html_dir):
             if only and not fnmatch.fnmatch(page.as_posix(), only):
                 continue
-            reports.append(check_page(web, base_url, html_dir, page, out_dir, axe_source))
+            try:
+                reports.append(check_page(web, base_url, html_dir, page, out_dir, axe_source))
+            except WebDriverException as error:  # a timeout: report it, check the rest
+                failed = PageReport(page=page.as_posix())
+                failed.problems["page"].append(f"the browser gave up on the page: {error.msg}")
+                reports.append(failed)
     (out_dir / "report.json").write_text(json.dumps([asdict(r) for r in reports], indent=1))
     return reports
 

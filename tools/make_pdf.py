@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from book_html_fixes import PDF_NAME  # noqa: E402
 A4 = {"paperWidth": 8.27, "paperHeight": 11.69}  # inches
 MARGIN_IN = 0.55
 RENDER_TIMEOUT_S = 300
+SINGLE_PAGE = "book-single-page.html"
 
 # Runs in the page: wait for images and MathJax, open the solutions, report the state.
 PREPARE_JS = r"""
@@ -129,6 +131,25 @@ def _page_has_image(resources, depth: int = 0) -> bool:
     return False
 
 
+def _start_page(html_dir: Path) -> str:
+    """The page that holds the book, placed where its links expect it.
+
+    Sphinx's single-page builder writes the book to the root document's path
+    (``book/intro.html``, behind an ``index.html`` that redirects to it) but writes every
+    link in it (``_static/``, ``_images/``) relative to the output folder: a copy of the
+    page at the top of the folder loads them all.
+    """
+    index = (html_dir / "index.html").read_text(encoding="utf-8")
+    redirect = re.search(r'http-equiv="Refresh" content="\d+;\s*url=([^"]+)"', index, re.I)
+    if not redirect:
+        return "index.html"
+    page = redirect[1].split("#")[0]
+    if "/" in page:
+        shutil.copyfile(html_dir / page, html_dir / SINGLE_PAGE)
+        return SINGLE_PAGE
+    return page
+
+
 def print_pdf(html_dir: Path, out: Path) -> PdfReport:
     """Print html_dir/index.html (a single-page build) to `out` with headless Chromium."""
     browser, driver = browser_check.find_browser()
@@ -140,7 +161,7 @@ def print_pdf(html_dir: Path, out: Path) -> PdfReport:
             browser_check.chromium(browser, driver) as web:
         web.set_script_timeout(RENDER_TIMEOUT_S)
         web.set_page_load_timeout(RENDER_TIMEOUT_S)
-        web.get(base_url + "index.html")
+        web.get(base_url + _start_page(html_dir))
         state = web.execute_async_script(PREPARE_JS)
         if "jsError" in state:
             raise RuntimeError(f"preparing the page failed: {state['jsError']}")
