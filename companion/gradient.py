@@ -309,7 +309,9 @@ def gradient_shap(
     -------
     shap.Explanation with ``values`` phi (m, p), ``base_values`` E_b[f(b)] (m,), ``data`` x and
     ``error_std`` the Monte-Carlo standard error of each phi_i,
-    sd_k(c_ik) / sqrt(n) (NaN when ``n_samples`` is 1). A 1-D ``x`` gives 1-D values.
+    sd_k(c_ik) / sqrt(n) (NaN when ``n_samples`` is 1), with the mean and the squared
+    deviations accumulated in float64 (two-pass within a block, Chan's update across
+    blocks), whatever the model's dtype. A 1-D ``x`` gives 1-D values.
     """
     model, x2, b2, single, n, sd, rng, chunk = _prepare(
         model, x, baselines, n_samples, stdevs, seed, batch_size

@@ -1,9 +1,9 @@
 """Trained models do not depend on the number of torch threads (issue 13, point 8).
 
 torch splits the sums inside its parallel kernels (the loss over a batch, a matrix
-product) into one piece per thread, so float rounding, and after a few hundred Adam steps
-every weight, depends on the thread count. ``train_classifier`` and ``predict_fn`` run on
-one thread (``companion.models.single_thread``) and restore the caller's setting. These
+product) into one piece per thread, so float rounding, and after a few hundred Adam
+steps every weight, depends on the thread count. ``train_classifier`` and
+``predict_fn`` run on one thread (``companion.models.single_thread``) and restore the caller's setting. These
 tests train chapter 4's disk network and chapter 3's Age/BP network with the caller at 1
 and at 4 threads and demand the same bits: parameters and the glued f(1.3, 0).
 """
@@ -20,7 +20,7 @@ from companion.models import AgeBPNet, DiskNet, predict_fn, train_classifier
 
 
 def _disk_net():
-    """Chapter 4's network: DiskNet(10), full-batch Adam, 300 epochs, lr 0.05, seed 2020."""
+    """Chapter 4's network: DiskNet(10), full-batch Adam, 300 epochs, lr 0.05."""
     data = disk(n=5000, seed=2020)
     torch.manual_seed(0)
     net = DiskNet(hidden=10)
@@ -99,7 +99,7 @@ def test_thread_count_restored_after_an_error():
 
 
 def test_gradient_methods_do_not_depend_on_threads():
-    """Expected gradients of the disk network: the same bits with 1 and 4 caller threads."""
+    """Expected gradients of the disk network: the same bits with 1 and 4 threads."""
     from companion.gradient import gradient_shap
 
     torch.manual_seed(0)
@@ -110,7 +110,8 @@ def test_gradient_methods_do_not_depend_on_threads():
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            e = gradient_shap(net, np.array([1.3, 0.0]), background, n_samples=1000, seed=0)
+            e = gradient_shap(net, np.array([1.3, 0.0]), background, n_samples=1000,
+                              seed=0)
         finally:
             torch.set_num_threads(before)
         values.append((e.values, e.error_std, e.base_values))
