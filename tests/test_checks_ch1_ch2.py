@@ -46,6 +46,8 @@ CHECKS = {
     CH1: {
         "routes": "np.testing.assert_allclose(phi, phi_orders, rtol=0, atol=1e-12)",
         "efficiency": 'assert abs(phi.sum() - (game.value("ABC") - game.value("")))',
+        # The prose's "every player gets the same amount less" (a hidden guard).
+        "equal shortfall": "assert np.ptp(each_less) < 1e-12",
         "symmetry": "assert abs(phi_sym[1] - phi_sym[2]) < 1e-12",
         "null player": "assert abs(phi_null[3]) < 1e-12",
         "additivity": "np.testing.assert_allclose(companion.shapley_values(both),",
