@@ -154,9 +154,9 @@ class _Standardize(nn.Module):
 
 
 class AgeBPNet(nn.Module):
-    """Seed 001's network: standardise, Linear(2, 16), ReLU, Linear(16, 1); logits out.
+    """Chapter 3's Age/BP network: standardise, Linear(2, 16), ReLU, Linear(16, 1); logits out.
 
-    ``shift`` and ``scale`` standardise the raw inputs inside the model (seed 001 scales
+    ``shift`` and ``scale`` standardise the raw inputs inside the model (chapter 3 scales
     Age with training statistics and leaves BP as 0/1), so the model reads raw features
     and every explanation is in years and 0/1. Both are two finite numbers; ``scale``
     must be non-zero.
@@ -172,7 +172,7 @@ class AgeBPNet(nn.Module):
 
 
 class DiskNet(nn.Module):
-    """Seed 004's network: Linear(2, hidden), tanh, Linear(hidden, 1); logits out.
+    """Chapter 4's disk network: Linear(2, hidden), tanh, Linear(hidden, 1); logits out.
 
     ``hidden`` (default 10) is a positive int; sigmoid of the output is the probability.
     """
@@ -187,7 +187,7 @@ class DiskNet(nn.Module):
 
 
 class BinaryClassification(nn.Module):
-    """Seed 000's MLP: Linear(n, 64), ReLU, BatchNorm1d, Linear(64, 64), ReLU,
+    """Chapter 5's breast-cancer MLP: Linear(n, 64), ReLU, BatchNorm1d, Linear(64, 64), ReLU,
     BatchNorm1d, Dropout(0.5), Linear(64, 1); logits out."""
 
     def __init__(self, n_features: int):

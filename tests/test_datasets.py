@@ -1,4 +1,4 @@
-"""Tests of companion.datasets.age_bp: seed 001's synthetic patients."""
+"""Tests of companion.datasets.age_bp: chapter 3's synthetic patients."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from companion.datasets import Dataset, age_bp, age_logit
 
 
 def seed_001_data():
-    """Seed 001's data-generating code, written out independently of the companion."""
+    """The data-generating process of chapter 3, written out independently of the companion."""
     from sklearn.model_selection import train_test_split
 
     rng = np.random.default_rng(0)
