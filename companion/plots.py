@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["PALETTE", "POSITIVE", "NEGATIVE", "use_book_style", "group_attribution_panels"]
+__all__ = ["PALETTE", "POSITIVE", "NEGATIVE", "use_book_style", "group_attribution_panels",
+           "AltFigure"]
 
 #: Okabe-Ito colours: blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow, black.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -200,3 +201,61 @@ def confusion_matrix_figure(y_true, y_pred, class_names=("benign", "malignant"),
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- alt text
+class AltFigure:
+    """A matplotlib figure to glue, carrying alt text written from the data it shows.
+
+    MyST-NB cannot glue text into a figure directive's ``:alt:`` option, so the chapters
+    glue this object instead: ``glue(name, AltFigure(fig, alt), display=False)``, then
+    ``{glue:figure} name`` with a glued caption. Write ``alt`` as an f-string of the
+    plotted arrays, so that the description cannot drift from the picture.
+
+    The figure is rendered once, to a PNG (``bbox_inches="tight"``, the style's
+    ``savefig.dpi``), and then closed. The mime bundle holds:
+
+    - ``text/html``: ``<img src="data:image/png;base64,..." alt="...">`` (the alt text
+      HTML-escaped), which the HTML build prefers, so the page's image carries ``alt``;
+    - ``image/png``: the same PNG, for notebooks and the PDF;
+    - ``text/plain``: the alt text itself.
+
+    Raises TypeError if ``fig`` is not a :class:`matplotlib.figure.Figure` or ``alt``
+    is not a str, and ValueError if ``alt`` is empty or only white space.
+    """
+
+    def __init__(self, fig, alt: str):
+        import base64
+        import io
+
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+
+        if not isinstance(fig, Figure):
+            raise TypeError(
+                f"fig must be a matplotlib Figure, got {type(fig).__name__}; pass the "
+                "figure itself (e.g. fig from fig, ax = plt.subplots()), not an Axes"
+            )
+        if not isinstance(alt, str):
+            raise TypeError(f"alt must be a str describing the figure, "
+                            f"got {type(alt).__name__}")
+        if not alt.strip():
+            raise ValueError("alt must be a non-empty description of the figure, "
+                             "written from the data it shows")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(fig)
+        self.png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.alt = alt
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The PNG as HTML (an <img> with the alt text), as PNG, and the alt as text."""
+        import html
+
+        img = (f'<img src="data:image/png;base64,{self.png}" '
+               f'alt="{html.escape(self.alt, quote=True)}" '
+               'style="max-width: 100%; height: auto;">')
+        return {"text/html": img, "image/png": self.png, "text/plain": self.alt}
+
+    def __repr__(self) -> str:
+        return f"AltFigure(alt={self.alt!r})"
