@@ -364,6 +364,7 @@ def kernel_shap(
     n_samples: int | None = None,
     rng=None,
     feature_names: Sequence[str] | None = None,
+    design: str = "auto",
 ):
     r"""Kernel SHAP values of ``f`` at ``x`` with the marginal game over ``background``.
 
@@ -391,12 +392,17 @@ def kernel_shap(
     ``x`` is one row ``(p,)`` or several ``(m, p)``; several rows share one design, and
     ``.values`` is then ``(m, p)``. ``.error_std`` holds a standard error per attribution
     from the design's variance formula (:func:`fit_error_std`; zero when exact).
+    ``design="paired"`` or ``"unpaired"`` forces one of the two (the appendix
+    "Choosing coalitions" compares them); ``"auto"`` lets the budget choose.
     ``feature_names`` defaults to the columns of ``x`` (or ``background``) when it is a
     pandas DataFrame. Every argument is checked before ``f`` is first called.
     Returns a ``shap.Explanation``.
     """
+    if design not in ("auto", "paired", "unpaired"):
+        raise ValueError(f"design must be 'auto', 'paired' or 'unpaired', got {design!r}")
+    paired = None if design == "auto" else design == "paired"
     X, single, design, values, names = _prepare(
-        f, x, background, n_samples, rng, feature_names)
+        f, x, background, n_samples, rng, feature_names, paired=paired)
     v0, vN, vS = values[:, 0], values[:, 1], values[:, 2:]
     p = X.shape[1]
     w = _kernel_table(p)[design.sizes] * design.factor
