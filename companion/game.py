@@ -482,8 +482,13 @@ def _sample_orderings(n: int, n_permutations: int, rng: np.random.Generator, ant
     return np.concatenate([perms, perms[:, ::-1]]) if antithetic else perms
 
 
-def _ordering_marginals(game: Game, perms: np.ndarray, chunk: int) -> np.ndarray:
+def _ordering_marginals(
+    game: Game, perms: np.ndarray, chunk: int, per_ordering: bool = False
+) -> np.ndarray:
     """Sum over the orderings in ``perms`` of each player's marginal contribution.
+
+    With ``per_ordering=True`` the contributions are returned per ordering instead,
+    shape ``(m, n)`` (row ``k``: each player's marginal contribution in ordering ``k``).
 
     Ordering k visits the n + 1 prefixes P_0 = {} , ..., P_n = N; prefix t holds the
     players of rank < t. The two ends P_0 = {} and P_n = N are the same in every ordering,
@@ -499,7 +504,7 @@ def _ordering_marginals(game: Game, perms: np.ndarray, chunk: int) -> np.ndarray
     ranks = np.argsort(perms, axis=1)  # ranks[k, j]: position of player j in ordering k
     steps = np.arange(1, n)  # interior prefixes P_1, ..., P_{n-1}
     block = max(1, chunk // max(1, n - 1))
-    total = np.zeros(n)
+    total = np.zeros((m, n) if per_ordering else n)
     for start in range(0, m, block):
         r = ranks[start : start + block]
         values = np.empty((len(r), n + 1))
@@ -508,7 +513,11 @@ def _ordering_marginals(game: Game, perms: np.ndarray, chunk: int) -> np.ndarray
             masks = r[:, None, :] < steps[None, :, None]  # (b, n - 1, n)
             values[:, 1:n] = evaluate_game(game, masks.reshape(-1, n)).reshape(len(r), n - 1)
         contrib = np.diff(values, axis=1)  # contrib[k, t]: the player of rank t joins
-        total += np.bincount(perms[start : start + block].ravel(), weights=contrib.ravel(), minlength=n)
+        if per_ordering:
+            rows = np.arange(start, start + len(r))[:, None]
+            total[rows, perms[start : start + block]] = contrib
+        else:
+            total += np.bincount(perms[start : start + block].ravel(), weights=contrib.ravel(), minlength=n)
     return total
 
 
@@ -519,7 +528,8 @@ def permutation_estimate(
     rng: np.random.Generator | int | None = None,
     antithetic: bool = False,
     chunk: int = DEFAULT_CHUNK,
-) -> np.ndarray:
+    return_std: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""Monte-Carlo Shapley values from ``n_permutations`` random orderings.
 
     .. math::
@@ -534,6 +544,12 @@ def permutation_estimate(
     pair's errors are negatively correlated, which lowers the variance (Mitchell et al.
     2022). Efficiency :math:`\sum_i \hat\phi_i = v(N) - v(\varnothing)` holds exactly for
     every sample.
+
+    With ``return_std=True`` it returns ``(phi, error_std)``: the standard error of each
+    :math:`\hat\phi_i`, :math:`s_i/\sqrt{u}` with :math:`s_i` the sample standard
+    deviation over the ``u`` independent units (orderings, or ordering-and-reverse pairs
+    with ``antithetic=True``, each pair's mean contribution being one unit). It needs at
+    least two units.
     """
     n = _resolve_n(game, n)
     n_permutations = check_int(n_permutations, "n_permutations")
@@ -542,5 +558,28 @@ def permutation_estimate(
             f"antithetic sampling pairs each ordering with its reverse: n_permutations "
             f"must be even, got {n_permutations}"
         )
+    if not isinstance(return_std, (bool, np.bool_)):
+        raise TypeError(f"return_std must be True or False, got {return_std!r}")
+    units = n_permutations // 2 if antithetic else n_permutations
+    if return_std and units < 2:
+        raise ValueError(
+            f"a standard error needs at least two independent units: n_permutations="
+            f"{n_permutations} gives {units}; use at least {4 if antithetic else 2}"
+        )
     perms = _sample_orderings(n, n_permutations, _as_rng(rng), antithetic)
-    return _ordering_marginals(game, perms, chunk) / len(perms)
+    if not return_std:
+        return _ordering_marginals(game, perms, chunk) / len(perms)
+    return _mean_and_error(_ordering_marginals(game, perms, chunk, per_ordering=True),
+                           antithetic)
+
+
+def _mean_and_error(contrib: np.ndarray, antithetic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over orderings and its standard error over independent units, ``(n,)`` each.
+
+    Antithetic orderings ``k`` and ``k + m/2`` (a sample and its reverse) are averaged
+    into one unit first: they are dependent, the pairs are independent.
+    """
+    if antithetic:
+        half = len(contrib) // 2
+        contrib = 0.5 * (contrib[:half] + contrib[half:])
+    return contrib.mean(axis=0), contrib.std(axis=0, ddof=1) / np.sqrt(len(contrib))
