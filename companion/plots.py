@@ -151,7 +151,8 @@ def group_attribution_panels(values_by_group, feature_names, features, level: fl
             for y, m, lo, hi, c in zip(ypos, mean, ci.lower, ci.upper, colours):
                 ax.plot([lo, hi], [y, y], color=c, linewidth=2, solid_capstyle="butt")
                 ax.plot(m, y, "o", color=c, markersize=6)
-            ax.set_title(f"{name}, n = {n}: mean, {level:.1%} interval")
+            pct = f"{100 * level:.2f}".rstrip("0").rstrip(".")
+            ax.set_title(f"{name}, n = {n}: mean, {pct}% interval")
         else:
             offsets = np.linspace(-0.25, 0.25, n) if n > 1 else np.zeros(1)
             for j, off in enumerate(offsets):

@@ -245,7 +245,10 @@ def test_group_panels_same_order_and_individual_points():
     for ax in axes[::2]:
         assert [t.get_text() for t in ax.get_yticklabels()] == ["f4", "f0", "f2"][::-1] or \
             [t.get_text() for t in ax.get_yticklabels()] == ["f4", "f0", "f2"]
-    assert "99.0% interval" in axes[0].get_title() and "each row" in axes[2].get_title()
+    assert "99% interval" in axes[0].get_title() and "each row" in axes[2].get_title()
+    plt.close(fig)
+    fig = group_attribution_panels(values, NAMES, [4, 0, 2], level=1 - 0.05 / 20)
+    assert "99.75% interval" in fig.axes[0].get_title()
     assert len(fig.legends) == 1
     plt.close(fig)
 
