@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
-import json
 import re
 import sys
 import time
@@ -77,7 +76,6 @@ from notebook_parts import (  # noqa: E402  (re-exported: the tests use them fro
     imported_modules,
     install_cell_source,
     instructor_cells,
-    is_student_check,
     myst_leftovers,
     pinned_requirements,
     read_bibliography,
@@ -165,6 +163,10 @@ def book_context(md: Path, root: Path = ROOT, glue: dict | None = None) -> BookC
     return BookContext(document=document, glue=dict(glue or {}), labels=labels, titles=titles,
                        site=site_url(root), references=read_bibliography(bib) if bib.exists() else {},
                        macros=math_macros(root))
+
+
+class ChapterError(RuntimeError):
+    """A chapter failed to run or to convert (a failing cell, a glued name that is missing)."""
 
 
 # ---------------------------------------------------------------- running a chapter
@@ -465,19 +467,29 @@ def build(out_dir: Path, *, book_dir: Path = ROOT / "book", root: Path = ROOT,
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("*.ipynb"):
             stale.unlink()
+    failed = []
     for md in chapters:
-        run = execute_chapter(md, root, cache_dir)
+        try:  # a failing chapter stops nothing else; all failures are reported at the end
+            run = execute_chapter(md, root, cache_dir)
+            notebooks = {variant: to_notebook(md, variant, run, root=root) for variant in VARIANTS}
+        except Exception as error:  # noqa: BLE001  (re-raised below, with every chapter's)
+            failed.append(f"{md.name}: {type(error).__name__}: {str(error)[-3000:]}")
+            if log:
+                log(f"{md.name}: FAILED ({type(error).__name__})")
+            continue
         result["runs"][md.stem] = run
         if log:
             log(f"{md.name}: ran in {run.seconds:.1f} s")
         for variant in VARIANTS:
-            nb = to_notebook(md, variant, run, root=root)
+            nb = notebooks[variant]
             path = out_dir / variant / f"{md.stem}.ipynb"
             path.write_text(notebook_text(nb), encoding="utf-8")
             result[variant].append(path)
             if variant == "instructor" and sync_dir is not None:
                 if _write_if_changed(Path(sync_dir) / path.name, nb):
                     result["synced"].append(Path(sync_dir) / path.name)
+    if failed:
+        raise ChapterError("a chapter could not be exported:\n\n" + "\n\n".join(failed))
     source = companion_files(root)
     for variant in VARIANTS:
         files = {p.name: p.read_bytes() for p in result[variant]}
@@ -521,8 +533,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 1 if a committed notebook in --book is missing or stale")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    result = build(args.out, book_dir=args.book, sync_dir=None if args.check else args.sync,
-                   log=print)
+    try:
+        result = build(args.out, book_dir=args.book,
+                       sync_dir=None if args.check else args.sync, log=print)
+    except ChapterError as error:
+        print(f"make notebooks: {error}", file=sys.stderr)
+        return 1
     if args.check:
         problems = stale_synced_copies(result["instructor"], args.book)
         for problem in problems:

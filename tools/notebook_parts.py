@@ -133,7 +133,7 @@ def install_cell_source(modules: list[str], pins: dict[str, str], repo_url: str,
         "_requirements = {",
         *("    " + line for line in lines),
         "}",
-        f"for _src in (pathlib.Path('{COMPANION_SRC}'), pathlib.Path('..') / '{COMPANION_SRC}'):",
+        f"for _src in [pathlib.Path('{COMPANION_SRC}'), pathlib.Path('../{COMPANION_SRC}')]:",
         "    if 'companion' in _requirements and (_src / 'pyproject.toml').is_file():",
         "        _requirements['companion'] = str(_src.resolve())",
         "        break",
@@ -141,7 +141,8 @@ def install_cell_source(modules: list[str], pins: dict[str, str], repo_url: str,
         "            if importlib.util.find_spec(module) is None]",
         "if _missing:",
         "    print('Installing:', *_missing)",
-        "    subprocess.check_call([sys.executable, '-m', 'pip', 'install', '--quiet', *_missing])",
+        "    pip = [sys.executable, '-m', 'pip', 'install', '--quiet']",
+        "    subprocess.check_call([*pip, *_missing])",
         "    importlib.invalidate_caches()",
         "",
         "",
@@ -149,7 +150,7 @@ def install_cell_source(modules: list[str], pins: dict[str, str], repo_url: str,
         '    """The book pastes glued values into its text; this notebook\'s text already',
         "    holds them. A glued figure (or anything shown as an image) is shown here, a",
         '    value glued with display=True too, as in the book."""',
-        "    if hasattr(value, 'savefig'):  # a matplotlib figure: show it once, then close it",
+        "    if hasattr(value, 'savefig'):  # a matplotlib figure: show it once, close it",
         "        _show(value)",
         "        import matplotlib.pyplot as plt",
         "        plt.close(value)",
@@ -502,7 +503,8 @@ class MySTConverter:
 
     def macros(self, text: str) -> str:
         for name, expansion in self.ctx.macros.items():
-            text = re.sub(r"\\" + re.escape(name) + r"(?![A-Za-z])", lambda _: expansion, text)
+            text = re.sub(r"\\" + re.escape(name) + r"(?![A-Za-z])",
+                          lambda _, expansion=expansion: expansion, text)
         return text
 
     def role(self, match: re.Match) -> str:
