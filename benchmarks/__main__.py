@@ -5,6 +5,7 @@ Runs every benchmark of the book side by side with the libraries it is checked a
 * ``exact``: exact enumeration against ``shap.explainers.Exact`` and the model's floor;
 * ``permutation``: antithetic permutation sampling against ``shap.PermutationExplainer``;
 * ``kernel``: the companion's Kernel SHAP against ``shap.KernelExplainer`` (chapter 4);
+* ``estimators``: Kernel SHAP against shap and every shapiq approximator on untuned games;
 * ``gradient``: Gradient SHAP against captum, shap and a bare forward+backward (chapter 5).
 
 Each benchmark module exposes ``run(quick: bool = False) -> list[dict]``; the suite turns
@@ -33,7 +34,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks.common import ROOT, environment, markdown_table, ratio_row, write_json
 
-BENCHMARKS = ("exact", "permutation", "kernel", "gradient")
+BENCHMARKS = ("exact", "permutation", "kernel", "estimators", "gradient")
 DEFAULT_OUT = ROOT / "_build" / "bench" / "results.json"
 
 

@@ -150,3 +150,62 @@ def test_suite_writes_json_and_exit_status(tmp_path, monkeypatch, capsys):
     assert "python" in payload["environment"]
     printed = capsys.readouterr().out
     assert "| benchmark | case | ratio | value | target | met |" in printed
+
+
+# --------------------------------------------------------------------------- estimators
+def test_game_families_have_exact_values():
+    """Each family's exact values equal enumeration of its own game (p = 6), and the
+    memo counts every coalition asked for."""
+    from benchmarks import games
+    from companion.game import shapley_values
+
+    for family in games.FAMILIES:
+        g = games.make_game(family, 6, 3, 1)
+        # shap's tree algorithm differs from enumeration by about 5e-9 (its float32
+        # thresholds and summation order); 1e-7 still catches the 1e-6 error below
+        np.testing.assert_allclose(shapley_values(g), g.exact, rtol=0, atol=1e-7)
+        g.reset()
+        g(np.ones((5, 6), bool))
+        assert g.evaluated == 5
+
+
+def test_exact_check_catches_a_wrong_reference():
+    """The family check above fails on a planted error of 1e-6 in one exact value."""
+    from benchmarks import games
+    from companion.game import shapley_values
+
+    g = games.make_game("trees", 6, 3, 1)
+    wrong = g.exact + np.r_[1e-6, np.zeros(5)]
+    assert np.abs(shapley_values(g) - wrong).max() > 1e-7
+
+
+def test_estimator_benchmark_quick_and_budget_accounting():
+    from benchmarks import estimators
+
+    results = estimators.run(quick=True)
+    assert len(results) == 4
+    for r in results:
+        assert r["estimates"] == 2 and "mse_ratio" in r and r["mse_ratio"] > 0
+        for name, m in r["methods"].items():
+            assert m["coalitions_used"] <= r["B"], (name, r["B"], m["coalitions_used"])
+        assert r["methods"]["companion"]["coalitions_used"] == r["B"]
+        assert r["methods"]["shap Kernel"]["coalitions_used"] == r["B"]
+    table = estimators.table(results)
+    assert table.startswith("| game | p |") and "cells at or below" in table
+    rows = estimators.ratios(results)
+    assert {row["ratio"].split(" / ")[0] for row in rows} >= {"median MSE companion"}
+
+
+def test_estimator_benchmark_disqualifies_an_overspending_method(monkeypatch):
+    from benchmarks import estimators
+
+    def greedy(game, B, seed):
+        game(np.zeros((B + 1, game.p), bool))
+        return game.exact
+
+    monkeypatch.setattr(estimators, "methods",
+                        lambda slow=False: {"companion": estimators._companion,
+                                            "greedy": greedy})
+    r = estimators.run_cell("linear", 5, 20, rows=1, seeds=1, seed0=7)
+    assert r["methods"]["greedy"]["median_mse"] is None
+    assert "mse_ratio" not in r
