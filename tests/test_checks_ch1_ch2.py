@@ -180,6 +180,18 @@ def reversed_players(game, n=None, **kwargs):
 ORIGINAL_SHAPLEY_VALUES = companion.shapley_values
 
 
+def banzhaf(game, n=None, **kwargs):
+    """Every coalition without i gets the same weight 1 / 2^(n-1).
+
+    Symmetric, additive and zero for null players, but not efficient.
+    """
+    n = game.n if n is None else n
+    codes = np.arange(2**n)
+    v = np.asarray(game(coalition_masks(codes, n)), dtype=float)
+    without = [codes[(codes >> i) & 1 == 0] for i in range(n)]
+    return np.array([np.mean(v[S | (1 << i)] - v[S]) for i, S in enumerate(without)])
+
+
 def normalised_banzhaf(game, n=None, **kwargs):
     """Banzhaf values rescaled to add up to v(N) - v({}).
 
@@ -194,7 +206,40 @@ def normalised_banzhaf(game, n=None, **kwargs):
     return beta * (v[-1] - v[0]) / beta.sum()
 
 
+def equal_split(game, n=None, **kwargs):
+    """(v(N) - v({})) / n for every player.
+
+    Efficient, symmetric and additive, but it pays null players.
+    """
+    n = game.n if n is None else n
+    v = np.asarray(game(coalition_masks(np.array([0, 2**n - 1]), n)), dtype=float)
+    return np.full(n, (v[1] - v[0]) / n)
+
+
+def one_fixed_order(game, n=None, **kwargs):
+    """Each player's jump in the one order 0, 1, ..., n - 1.
+
+    Efficient, additive and zero for null players, but not symmetric.
+    """
+    n = game.n if n is None else n
+    firsts = (1 << np.arange(n + 1)) - 1  # {}, {0}, {0, 1}, ..., N
+    return np.diff(np.asarray(game(coalition_masks(firsts, n)), dtype=float))
+
+
 # ------------------------------------------------------------ chapter 1
+@pytest.mark.parametrize("rule, caught_by", [(banzhaf, "efficiency"),
+                                             (equal_split, "null player"),
+                                             (one_fixed_order, "symmetry")])
+def test_ch1_each_axiom_rejects_a_rule_the_other_three_accept(monkeypatch, rule,
+                                                              caught_by):
+    """The prose: for each axiom, a wrong rule that satisfies the other three and only
+    this check rejects (the rescaled Banzhaf rule, for additivity, is tested below)."""
+    monkeypatch.setattr(companion, "shapley_values", rule)
+    failed, _ = run_chapter(CH1)
+    axioms = {"efficiency", "symmetry", "null player", "additivity"}
+    assert failed & axioms == {caught_by}
+
+
 @pytest.mark.parametrize("size", [0, 1, 2])
 def test_ch1_one_weight_off_by_one_part_in_a_billion(monkeypatch, size):
     """The prose: 'a single weight wrong by one part in a billion fails them'."""
