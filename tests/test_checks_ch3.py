@@ -12,7 +12,9 @@ chapter says the check detects, where it must fail.
   weight off by 1e-4, a baseline shifted by 0.01 years, ``shap``'s subsample drawn with
   another random state, k-means weights ignored;
 * the conditional game of the patient: a wrong BP stratum, a kernel left out, and data
-  in which blood pressure rises with age (the independence check);
+  in which blood pressure rises with age (the independence check); its standard error
+  against shuffled flags, and a standard error without the covariance of the two
+  shifts (the one the chapter used before), which the shuffles reject;
 * the correlated Gaussian: a sampler whose conditional-mean correction is 5 % too large,
   against the exact standard deviations (the old tolerance 4 s1 / sqrt(m) let it pass
   the correlation sweep), and against ``shap.LinearExplainer``;
@@ -172,12 +174,11 @@ def patient_conditional_check(f, x, X, bp_of_stratum=None, bandwidth=None):
     game_cond = empirical_conditional_game(f, x, X, bandwidth=[h_age, 0.0])
     phi_c, phi_m = shapley_values(game_cond), shapley_values(marginal_game(f, x, X))
     q_all = X[:, 1].mean()
-    n_eff = game_cond.effective_rows(ALL4[[1]])[0]
-    se_age = abs(f1 - f0) * np.sqrt(q_all * (1 - q_all) * (1 / n_eff - 1 / n))
-    se_bp = f(np.c_[X[:, 0], np.full(n, x[1])]).std(ddof=1) * np.sqrt(
-        1 / len(stratum) - 1 / n
-    )
-    independent_ok = np.abs(phi_c - phi_m).max() < 3 * 0.5 * np.hypot(se_age, se_bp)
+    omega = kern / kern.sum()
+    g = f(np.c_[X[:, 0], np.zeros(n)])  # the chapter's patient has normal BP
+    a = (f1 - f0) * (omega - 1 / n) + (g - g.mean()) / len(stratum)
+    se_dphi = 0.5 * np.sqrt(q_all * (1 - q_all) * np.sum(a**2))
+    independent_ok = np.abs(phi_c - phi_m).max() < 3 * se_dphi
     return hand_ok, bool(independent_ok)
 
 
@@ -203,6 +204,42 @@ def test_dependence_between_age_and_bp_fails_the_independence_check(patient):
     p_high = 1 / (1 + np.exp(-(X[:, 0] - 45.0) / 10.0))
     dependent = np.c_[X[:, 0], rng.binomial(1, p_high).astype(float)]
     assert patient_conditional_check(f, x, dependent)[1] is False
+
+
+def test_patient_conditional_se_matches_shuffled_flags_and_rss_does_not(patient):
+    """The chapter's standard error of the change of phi, with the covariance of the
+    two shifts, matches the spread over shuffled BP flags; adding the two shifts'
+    standard errors in quadrature (ignoring that they share the flags) overstates it
+    by about 30 % and fails the same check."""
+    f, x, X = patient["f"], patient["x"], patient["X_train"]
+    n = len(X)
+    h_age = 1.06 * X[:, 0].std(ddof=1) * n ** (-1 / 5)
+    kern = np.exp(-0.5 * ((X[:, 0] - x[0]) / h_age) ** 2)
+    omega = kern / kern.sum()
+    f0, f1 = f(np.array([[x[0], 0.0], [x[0], 1.0]]))
+    q = X[:, 1].mean()
+    n0 = int(np.sum(X[:, 1] == x[1]))
+    g = f(np.c_[X[:, 0], np.zeros(n)])
+    a = (f1 - f0) * (omega - 1 / n) + (g - g.mean()) / n0
+    se = 0.5 * np.sqrt(q * (1 - q) * np.sum(a**2))
+    se_rss = 0.5 * np.hypot(
+        abs(f1 - f0) * np.sqrt(q * (1 - q) * np.sum((omega - 1 / n) ** 2)),
+        g.std(ddof=1) * np.sqrt(1 / n0 - 1 / n),
+    )
+    rng = np.random.default_rng(7)
+    changes = []
+    for _ in range(200):
+        shuffled = np.c_[X[:, 0], rng.permutation(X[:, 1])]
+        changes.append(
+            shapley_values(
+                empirical_conditional_game(f, x, shuffled, bandwidth=[h_age, 0.0])
+            )[0]
+            - shapley_values(marginal_game(f, x, shuffled))[0]
+        )
+    sd = np.std(changes, ddof=1)
+    se_sd = sd / np.sqrt(2 * 199)
+    assert abs(sd - se) <= 3 * se_sd
+    assert abs(sd - se_rss) > 3 * se_sd
 
 
 # ---------------------------------------------------------------------------- Gaussian
