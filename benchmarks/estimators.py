@@ -1,6 +1,7 @@
 r"""Shapley-value estimators at equal budgets, on games nobody tuned for (issue 16).
 
-The companion's :func:`companion.kernel_shap` against ``shap.KernelExplainer(l1_reg=False)``,
+The companion's :func:`companion.kernel_shap` against
+``shap.KernelExplainer(l1_reg=False)``,
 ``shap.PermutationExplainer`` and every Shapley-value approximator of shapiq
 (``shapiq.approximator.SV_APPROXIMATORS``, plus the ``pairing_trick`` variants of those
 that have one), on the four game families of :mod:`benchmarks.games` (random tanh
@@ -13,21 +14,26 @@ one included (one coalition = 50 model rows for the model families). Each method
 what its own parameter means: ``kernel_shap(n_samples=B-2)`` and
 ``KernelExplainer(nsamples=B-2)`` count coalitions other than the two ends;
 ``PermutationExplainer(max_evals=B)`` and shapiq's ``approximate(budget=B)`` count all.
-The game counts what each method really asks for (:class:`benchmarks.games.CountingGame`);
+The game counts what each method really asks for
+(:class:`benchmarks.games.CountingGame`);
 the row ``coalitions used`` of the results reports the largest count seen per method and
 cell, and a method that used more than ``B`` is disqualified in that cell.
 
-*Error.* Mean squared error ``mean_i (phi_hat_i - phi_i)^2`` against the exact values, and
+*Error.* Mean squared error ``mean_i (phi_hat_i - phi_i)^2`` against the exact values,
+and
 the max absolute error, over ``rows x seeds`` estimates per cell; the table reports the
 ratio of the companion's median MSE to the best peer's median MSE (below 1: the
-companion is more accurate). Reporting seeds start at :data:`REPORT_SEED`; anything tuned
+companion is more accurate). Reporting seeds start at :data:`REPORT_SEED`; anything
+tuned
 on these games used the disjoint seeds of :data:`TUNING_SEED` (``tune=True``).
 
-*Time.* Mean wall time per estimate, companion over ``shap.KernelExplainer``, both on the
+*Time.* Mean wall time per estimate, companion over ``shap.KernelExplainer``, both on
+the
 same memoised game (so this compares the estimators' own work; the model cost is the
 same for both at equal budgets).
 
-Run ``python -m benchmarks.estimators [--quick|--book]``; ``make bench`` runs it in full.
+Run ``python -m benchmarks.estimators [--quick|--book|--medium]``; ``make bench`` runs
+it in full.
 """
 
 from __future__ import annotations
@@ -51,19 +57,39 @@ TIME_RATIO_MAX = 0.75
 REPORT_SEED = 0
 TUNING_SEED = 1000
 
-FULL = {"families": FAMILIES, "ps": (8, 12, 16, 20), "budgets": ("2p+2", 200, 500, 2000),
-        "rows": 5, "seeds": 2}
-BOOK = {"families": ("mlp", "soum"), "ps": (10,), "budgets": ("2p+2", 200), "rows": 4,
-        "seeds": 3}
-#: What fits in about half an hour on two shared cores (the measured table of the report).
-MEDIUM = {"families": FAMILIES, "ps": (8, 12, 16), "budgets": ("2p+2", 200, 500, 2000),
-          "rows": 5, "seeds": 2}
-QUICK = {"families": ("soum", "linear"), "ps": (8,), "budgets": ("2p+2", 60), "rows": 2,
-         "seeds": 1}
+FULL = {
+    "families": FAMILIES,
+    "ps": (8, 12, 16, 20),
+    "budgets": ("2p+2", 200, 500, 2000),
+    "rows": 5,
+    "seeds": 2,
+}
+BOOK = {
+    "families": ("mlp", "soum"),
+    "ps": (10,),
+    "budgets": ("2p+2", 200),
+    "rows": 4,
+    "seeds": 3,
+}
+#: What fits in about half an hour on two shared cores (the committed measured table).
+MEDIUM = {
+    "families": FAMILIES,
+    "ps": (8, 12, 16),
+    "budgets": ("2p+2", 200, 500, 2000),
+    "rows": 5,
+    "seeds": 2,
+}
+QUICK = {
+    "families": ("soum", "linear"),
+    "ps": (8,),
+    "budgets": ("2p+2", 60),
+    "rows": 2,
+    "seeds": 1,
+}
 
 
 def budget_value(B, p: int) -> int:
-    """``B`` as an int: ``"2p+2"`` means ``2 p + 2``; capped at all ``2**p`` coalitions."""
+    """``B`` as an int: ``"2p+2"`` means ``2 p + 2``; capped at all ``2**p``."""
     value = 2 * p + 2 if B == "2p+2" else int(B)
     return min(value, 2**p)
 
@@ -75,8 +101,9 @@ def _companion(game, B, seed):
     p = game.p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return kernel_shap(game.as_model(), np.ones(p), np.zeros((1, p)),
-                           n_samples=B - 2, rng=seed).values
+        return kernel_shap(
+            game.as_model(), np.ones(p), np.zeros((1, p)), n_samples=B - 2, rng=seed
+        ).values
 
 
 def _shap_kernel(game, B, seed):
@@ -85,7 +112,9 @@ def _shap_kernel(game, B, seed):
     p = game.p
     np.random.seed(seed)  # KernelExplainer samples with np.random
     explainer = shap.KernelExplainer(game.as_model(), np.zeros((1, p)))
-    out = explainer.shap_values(np.ones((1, p)), nsamples=B - 2, l1_reg=False, silent=True)
+    out = explainer.shap_values(
+        np.ones((1, p)), nsamples=B - 2, l1_reg=False, silent=True
+    )
     return np.asarray(out).reshape(-1)[:p]
 
 
@@ -124,18 +153,30 @@ SLOW = ("shapiq SPEX", "shapiq ProxySPEX")
 
 
 def methods(slow: bool = False) -> dict:
-    """Name -> ``estimate(game, B, seed)``; ``None`` from a method means "cannot run here".
+    """Name -> ``estimate(game, B, seed)``; ``None`` from a method: "cannot run here".
 
     ``slow=False`` leaves out :data:`SLOW`.
     """
-    out = {"companion": _companion, "shap Kernel": _shap_kernel,
-           "shap Permutation": _shap_permutation}
-    for name, pairing in [("KernelSHAP", False), ("KernelSHAP", True),
-                          ("UnbiasedKernelSHAP", False), ("UnbiasedKernelSHAP", True),
-                          ("kADDSHAP", False), ("kADDSHAP", True),
-                          ("SVARM", False), ("SVARM", True),
-                          ("PermutationSamplingSV", None), ("StratifiedSamplingSV", None),
-                          ("OwenSamplingSV", None), ("SPEX", None), ("ProxySPEX", None)]:
+    out = {
+        "companion": _companion,
+        "shap Kernel": _shap_kernel,
+        "shap Permutation": _shap_permutation,
+    }
+    for name, pairing in [
+        ("KernelSHAP", False),
+        ("KernelSHAP", True),
+        ("UnbiasedKernelSHAP", False),
+        ("UnbiasedKernelSHAP", True),
+        ("kADDSHAP", False),
+        ("kADDSHAP", True),
+        ("SVARM", False),
+        ("SVARM", True),
+        ("PermutationSamplingSV", None),
+        ("StratifiedSamplingSV", None),
+        ("OwenSamplingSV", None),
+        ("SPEX", None),
+        ("ProxySPEX", None),
+    ]:
         label = f"shapiq {name}" + (" paired" if pairing else "")
         opts = {} if pairing is None else {"pairing_trick": pairing}
         if name in ("SPEX", "ProxySPEX"):
@@ -156,8 +197,16 @@ def _warm_up(table: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- running
-def run_cell(family: str, p: int, B, rows: int, seeds: int, seed0: int,
-             only: tuple[str, ...] | None = None, slow: bool = False) -> dict:
+def run_cell(
+    family: str,
+    p: int,
+    B,
+    rows: int,
+    seeds: int,
+    seed0: int,
+    only: tuple[str, ...] | None = None,
+    slow: bool = False,
+) -> dict:
     """Every method on ``rows x seeds`` estimates of one (family, p, B) cell."""
     budget = budget_value(B, p)
     table = {k: v for k, v in methods(slow).items() if only is None or k in only}
@@ -184,26 +233,38 @@ def run_cell(family: str, p: int, B, rows: int, seeds: int, seed0: int,
                     mse[name].append(float(np.mean(err**2)))
                     maxerr[name].append(float(np.max(np.abs(err))))
     n = rows * seeds
-    out = {"family": family, "p": p, "B": budget, "B_label": str(B), "estimates": n,
-           "methods": {}}
+    out = {
+        "family": family,
+        "p": p,
+        "B": budget,
+        "B_label": str(B),
+        "estimates": n,
+        "methods": {},
+    }
     for name in table:
         ok = mse[name] is not None
         out["methods"][name] = {
             "median_mse": float(np.median(mse[name])) if ok else None,
             "mean_mse": float(np.mean(mse[name])) if ok else None,
             "max_abs_error": float(np.max(maxerr[name])) if ok else None,
-            "coalitions_used": used[name], "ms_per_estimate": 1e3 * seconds[name] / n,
+            "coalitions_used": used[name],
+            "ms_per_estimate": 1e3 * seconds[name] / n,
         }
-    peers = {k: v["median_mse"] for k, v in out["methods"].items()
-             if k != "companion" and v["median_mse"] is not None}
+    peers = {
+        k: v["median_mse"]
+        for k, v in out["methods"].items()
+        if k != "companion" and v["median_mse"] is not None
+    }
     if "companion" in out["methods"] and peers:
         best = min(peers, key=peers.get)
         comp = out["methods"]["companion"]
         out["best_peer"] = best
         out["mse_ratio"] = _ratio(comp["median_mse"], peers[best])
         if "shap Kernel" in out["methods"]:
-            out["time_ratio"] = (comp["ms_per_estimate"]
-                                 / out["methods"]["shap Kernel"]["ms_per_estimate"])
+            out["time_ratio"] = (
+                comp["ms_per_estimate"]
+                / out["methods"]["shap Kernel"]["ms_per_estimate"]
+            )
     return out
 
 
@@ -213,8 +274,13 @@ def _ratio(a: float, b: float) -> float:
     return float(max(a, floor) / max(b, floor))
 
 
-def run(quick: bool = False, config: dict | None = None, tune: bool = False,
-        slow: bool = False, progress=None) -> list[dict]:
+def run(
+    quick: bool = False,
+    config: dict | None = None,
+    tune: bool = False,
+    slow: bool = False,
+    progress=None,
+) -> list[dict]:
     """All cells of ``config`` (default: :data:`FULL`, or :data:`QUICK` with ``quick``).
 
     ``progress(results)`` is called after each cell (the command line writes the JSON
@@ -226,39 +292,58 @@ def run(quick: bool = False, config: dict | None = None, tune: bool = False,
     for fam in config["families"]:
         for p in config["ps"]:
             for B in config["budgets"]:
-                results.append(run_cell(fam, p, B, config["rows"], config["seeds"], seed0,
-                                        slow=slow))
+                results.append(
+                    run_cell(
+                        fam, p, B, config["rows"], config["seeds"], seed0, slow=slow
+                    )
+                )
                 if progress is not None:
                     progress(results)
     return results
 
 
 def ratio_table(results: list[dict]) -> str:
-    """Markdown: one line per (family, p), one column per budget: companion / best peer."""
+    """Markdown: a line per (family, p), a column per budget: companion / best peer."""
     budgets = list(dict.fromkeys(r["B_label"] for r in results))
-    lines = ["| game | p | " + " | ".join(f"B = {b}" for b in budgets) + " |",
-             "|---|---|" + "---|" * len(budgets)]
+    lines = [
+        "| game | p | " + " | ".join(f"B = {b}" for b in budgets) + " |",
+        "|---|---|" + "---|" * len(budgets),
+    ]
     keys = list(dict.fromkeys((r["family"], r["p"]) for r in results))
     for fam, p in keys:
         cells = []
         for b in budgets:
-            r = next((c for c in results if (c["family"], c["p"], c["B_label"]) == (fam, p, b)),
-                     None)
-            cells.append("" if r is None or "mse_ratio" not in r else f"{r['mse_ratio']:.2f}")
+            r = next(
+                (
+                    c
+                    for c in results
+                    if (c["family"], c["p"], c["B_label"]) == (fam, p, b)
+                ),
+                None,
+            )
+            cells.append(
+                "" if r is None or "mse_ratio" not in r else f"{r['mse_ratio']:.2f}"
+            )
         lines.append(f"| {fam} | {p} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def table(results: list[dict]) -> str:
-    """The ratio table, the best peer per cell, and the count of cells under the goal."""
+    """The ratio table, the best peer per cell, and the count of cells at the goal."""
     ratios = [r["mse_ratio"] for r in results if "mse_ratio" in r]
-    best = "\n".join(f"- {r['family']} p={r['p']} B={r['B']}: best peer {r.get('best_peer')}, "
-                     f"MSE ratio {r.get('mse_ratio', float('nan')):.2f}, "
-                     f"time ratio {r.get('time_ratio', float('nan')):.2f}" for r in results)
-    return (ratio_table(results) + "\n\n" + best + "\n\n"
-            f"{sum(x <= ERROR_RATIO_GOAL for x in ratios)} of {len(ratios)} cells at or below "
-            f"{ERROR_RATIO_GOAL}, {sum(x <= ERROR_RATIO_MAX for x in ratios)} at or below "
-            f"{ERROR_RATIO_MAX}")
+    best = "\n".join(
+        f"- {r['family']} p={r['p']} B={r['B']}: best peer {r.get('best_peer')}, "
+        f"MSE ratio {r.get('mse_ratio', float('nan')):.2f}, "
+        f"time ratio {r.get('time_ratio', float('nan')):.2f}"
+        for r in results
+    )
+    return (
+        ratio_table(results) + "\n\n" + best + "\n\n"
+        f"{sum(x <= ERROR_RATIO_GOAL for x in ratios)} of {len(ratios)} cells "
+        "at or below "
+        f"{ERROR_RATIO_GOAL}, {sum(x <= ERROR_RATIO_MAX for x in ratios)} at or below "
+        f"{ERROR_RATIO_MAX}"
+    )
 
 
 def ratios(results: list[dict]) -> list[dict]:
@@ -267,12 +352,25 @@ def ratios(results: list[dict]) -> list[dict]:
     for r in results:
         case = f"{r['family']} p={r['p']} B={r['B']}"
         if "mse_ratio" in r:
-            rows.append(ratio_row("estimators", case,
-                                  f"median MSE companion / {r['best_peer']}",
-                                  r["mse_ratio"], ERROR_RATIO_MAX))
+            rows.append(
+                ratio_row(
+                    "estimators",
+                    case,
+                    f"median MSE companion / {r['best_peer']}",
+                    r["mse_ratio"],
+                    ERROR_RATIO_MAX,
+                )
+            )
         if "time_ratio" in r:
-            rows.append(ratio_row("estimators", case, "time companion / shap Kernel",
-                                  r["time_ratio"], TIME_RATIO_MAX))
+            rows.append(
+                ratio_row(
+                    "estimators",
+                    case,
+                    "time companion / shap Kernel",
+                    r["time_ratio"],
+                    TIME_RATIO_MAX,
+                )
+            )
     return rows
 
 
@@ -282,8 +380,15 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     argv = sys.argv[1:] if argv is None else argv
-    config = (QUICK if "--quick" in argv else BOOK if "--book" in argv
-              else MEDIUM if "--medium" in argv else FULL)
+    config = (
+        QUICK
+        if "--quick" in argv
+        else BOOK
+        if "--book" in argv
+        else MEDIUM
+        if "--medium" in argv
+        else FULL
+    )
     started = time.perf_counter()
     path = Path(argv[argv.index("--json") + 1]) if "--json" in argv else None
 
@@ -291,12 +396,15 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None:
             path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
         last = results[-1]
-        print(f"{last['family']} p={last['p']} B={last['B']}: ratio "
-              f"{last.get('mse_ratio', float('nan')):.2f} ({last.get('best_peer')})",
-              flush=True)
+        print(
+            f"{last['family']} p={last['p']} B={last['B']}: ratio "
+            f"{last.get('mse_ratio', float('nan')):.2f} ({last.get('best_peer')})",
+            flush=True,
+        )
 
-    results = run(config=config, tune="--tune" in argv, slow="--slow" in argv,
-                  progress=progress)
+    results = run(
+        config=config, tune="--tune" in argv, slow="--slow" in argv, progress=progress
+    )
     print(table(results))
     print(markdown_table(ratios(results)))
     print(f"\n({time.perf_counter() - started:.0f} s)")

@@ -1,4 +1,4 @@
-r"""Games the Kernel SHAP estimator was not tuned on, each with its exact Shapley values.
+r"""Games the Kernel SHAP estimator was not tuned on, each with exact Shapley values.
 
 Four families, each built for ``p`` features from an instance seed:
 
@@ -8,10 +8,12 @@ Four families, each built for ``p`` features from an instance seed:
 * ``soum``: a sum of unanimity games ``v(S) = sum_k c_k [T_k subset of S]`` with
   ``4 p`` random coalitions ``T_k`` of every order (size uniform on ``1..p``) and
   coefficients ``c_k ~ N(0, 1)``; closed form ``phi_i = sum_{k: i in T_k} c_k / |T_k|``.
-* ``trees``: scikit-learn gradient boosting (50 trees of depth 4) fitted to a target with
-  interactions; exact interventional values by shap's tree algorithm (the marginal game
-  of the same background, checked against enumeration in tests/test_benchmarks.py).
-* ``linear``: a linear model ``f(x) = w . x``; closed form ``phi_i = w_i (x_i - mean_j b_ji)``.
+* ``trees``: scikit-learn gradient boosting (50 trees of depth 4) fitted to a target
+  with interactions; exact interventional values by shap's tree algorithm (the
+  marginal game of the same background, checked against enumeration in
+  tests/test_benchmarks.py).
+* ``linear``: a linear model ``f(x) = w . x``; closed form
+  ``phi_i = w_i (x_i - mean_j b_ji)``.
 
 The model families use the marginal game of chapter 3 with 50 background rows. Every
 estimator sees the game through :class:`CountingGame`, a function of boolean masks that
@@ -35,7 +37,7 @@ FAMILIES = ("mlp", "soum", "trees", "linear")
 
 
 def exact_from_table(table: np.ndarray, p: int) -> np.ndarray:
-    r"""Shapley values from all ``2**p`` values ``table[code(S)]`` (bit ``i`` = player ``i``).
+    r"""Shapley values from all ``2**p`` values ``table[code(S)]`` (bit ``i``: ``i``).
 
     :math:`\phi_i = \sum_{S \not\ni i} \frac{|S|!(p-|S|-1)!}{p!}(v(S \cup i) - v(S))`.
     """
@@ -54,18 +56,22 @@ def exact_from_table(table: np.ndarray, p: int) -> np.ndarray:
 
 
 def _codes(masks: np.ndarray) -> np.ndarray:
-    return masks.astype(np.int64) @ (np.int64(1) << np.arange(masks.shape[1], dtype=np.int64))
+    return masks.astype(np.int64) @ (
+        np.int64(1) << np.arange(masks.shape[1], dtype=np.int64)
+    )
 
 
-def _marginal_values(f, x: np.ndarray, background: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def _marginal_values(
+    f, x: np.ndarray, background: np.ndarray, masks: np.ndarray
+) -> np.ndarray:
     """``v(S) = mean_j f(x_S, b_j)`` for each row of ``masks``, in chunks."""
     out = np.empty(len(masks))
     N = len(background)
     step = max(1, (1 << 16) // N)
     for a in range(0, len(masks), step):
-        m = masks[a:a + step]
+        m = masks[a : a + step]
         filled = np.where(m[:, None, :], x, background[None, :, :]).reshape(-1, len(x))
-        out[a:a + step] = f(filled).reshape(len(m), N).mean(axis=1)
+        out[a : a + step] = f(filled).reshape(len(m), N).mean(axis=1)
     return out
 
 
@@ -104,7 +110,7 @@ class CountingGame:
         return np.array([self._memo[c] for c in codes.tolist()])
 
     def as_model(self):
-        """``f(z) = v({i : z_i = 1})`` on 0/1 rows, counting every row through ``self``."""
+        """``f(z) = v({i : z_i = 1})`` on 0/1 rows, counting every row."""
 
         def f(Z):
             return self(np.asarray(Z) > 0.5)
@@ -121,9 +127,9 @@ def _mlp_game(p: int, seed: int, row: int) -> CountingGame:
     table = np.empty(2**p)
     step = 1 << 14
     for a in range(0, 2**p, step):
-        c = codes[a:a + step]
+        c = codes[a : a + step]
         masks = ((c[:, None] >> np.arange(p)) & 1).astype(bool)
-        table[a:a + step] = _marginal_values(f, x, background, masks)
+        table[a : a + step] = _marginal_values(f, x, background, masks)
 
     def compute(masks):
         return table[_codes(masks)]
@@ -158,9 +164,16 @@ def _tree_model(p: int, seed: int):
 
         rng = np.random.default_rng([seed, 4])
         X = rng.standard_normal((1000, p))
-        y = (np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + (X[:, 3] > 0) * X[:, 4]
-             + 0.5 * X[:, 5:].sum(axis=1) + 0.1 * rng.standard_normal(1000))
-        model = GradientBoostingRegressor(n_estimators=50, max_depth=4, random_state=seed)
+        y = (
+            np.sin(2 * X[:, 0])
+            + X[:, 1] * X[:, 2]
+            + (X[:, 3] > 0) * X[:, 4]
+            + 0.5 * X[:, 5:].sum(axis=1)
+            + 0.1 * rng.standard_normal(1000)
+        )
+        model = GradientBoostingRegressor(
+            n_estimators=50, max_depth=4, random_state=seed
+        )
         _TREES[key] = (model.fit(X, y), rng.standard_normal((N_BACKGROUND, p)))
     return _TREES[key]
 
@@ -170,7 +183,9 @@ def _trees_game(p: int, seed: int, row: int) -> CountingGame:
 
     model, background = _tree_model(p, seed)
     x = np.random.default_rng([seed, 5, row]).standard_normal(p)
-    explainer = shap.TreeExplainer(model, data=background, feature_perturbation="interventional")
+    explainer = shap.TreeExplainer(
+        model, data=background, feature_perturbation="interventional"
+    )
     exact = np.asarray(explainer.shap_values(x[None, :], check_additivity=False))[0]
 
     def compute(masks):
@@ -191,7 +206,12 @@ def _linear_game(p: int, seed: int, row: int) -> CountingGame:
     return CountingGame(p, compute, w * (x - background.mean(axis=0)), "linear")
 
 
-_BUILDERS = {"mlp": _mlp_game, "soum": _soum_game, "trees": _trees_game, "linear": _linear_game}
+_BUILDERS = {
+    "mlp": _mlp_game,
+    "soum": _soum_game,
+    "trees": _trees_game,
+    "linear": _linear_game,
+}
 
 
 def make_game(family: str, p: int, seed: int, row: int) -> CountingGame:

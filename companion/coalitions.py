@@ -74,7 +74,9 @@ def _check_budget(n_samples: object, p: int) -> int:
     """The coalition budget as an int; refuses budgets too small for a solvable fit."""
     if n_samples is None:
         return default_budget(p)
-    n_samples = check_int(n_samples, "n_samples", minimum=0, kind="an int number of coalitions")
+    n_samples = check_int(
+        n_samples, "n_samples", minimum=0, kind="an int number of coalitions"
+    )
     total = 2**p - 2
     minimum = min(p + 1, total)
     if n_samples < minimum:
@@ -96,7 +98,8 @@ def _combinations(n_items: int, size: int) -> np.ndarray:
     count = math.comb(n_items, size)
     members = np.fromiter(
         itertools.chain.from_iterable(itertools.combinations(range(n_items), size)),
-        dtype=np.int64, count=count * size,
+        dtype=np.int64,
+        count=count * size,
     ).reshape(count, size)
     masks = np.zeros((count, n_items), dtype=bool)
     np.put_along_axis(masks, members, True, axis=1)
@@ -123,11 +126,15 @@ def _random_subsets(p: int, sizes: np.ndarray, rng: np.random.Generator) -> np.n
 def _row_keys(masks: np.ndarray) -> np.ndarray:
     """A key per row that is equal exactly for equal rows: the coalition code, or packed bits."""
     if masks.shape[1] <= 62:
-        return masks.astype(np.int64) @ (np.int64(1) << np.arange(masks.shape[1], dtype=np.int64))
+        return masks.astype(np.int64) @ (
+            np.int64(1) << np.arange(masks.shape[1], dtype=np.int64)
+        )
     return np.packbits(masks, axis=1)
 
 
-def _sample_pairs(p: int, groups: np.ndarray, n_pairs: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+def _sample_pairs(
+    p: int, groups: np.ndarray, n_pairs: np.ndarray, rng: np.random.Generator
+) -> list[np.ndarray]:
     """For each group ``g``, ``n_pairs[g]`` distinct pair names ``S`` (``|S| = g``), no repeats.
 
     Sparse groups are drawn together and repeats dropped (drawing more until each group
@@ -152,7 +159,9 @@ def _sample_pairs(p: int, groups: np.ndarray, n_pairs: np.ndarray, rng: np.rando
         short = {g: s for g, s in short.items() if s > 0}
         if not short:
             break
-        sizes = np.repeat(np.array(list(short)), [s + max(8, s // 4) for s in short.values()])
+        sizes = np.repeat(
+            np.array(list(short)), [s + max(8, s // 4) for s in short.values()]
+        )
         pool = np.concatenate([pool, _random_subsets(p, sizes, rng)])
         pool_size = np.concatenate([pool_size, sizes])
         _, first = np.unique(_row_keys(pool), axis=0, return_index=True)
@@ -194,7 +203,9 @@ def _allocate(mass: np.ndarray, cap: np.ndarray, total: int) -> np.ndarray:
 def _enumerated(masks: np.ndarray) -> CoalitionDesign:
     k = len(masks)
     minus = np.full(k, -1)
-    return CoalitionDesign(masks, np.ones(k), True, k, minus, minus, np.zeros(0, np.int64))
+    return CoalitionDesign(
+        masks, np.ones(k), True, k, minus, minus, np.zeros(0, np.int64)
+    )
 
 
 def coalition_design(
@@ -238,11 +249,14 @@ def coalition_design(
         extra = budget - p
         chosen = np.sort(rng.choice(p, size=extra, replace=False))
         masks = np.concatenate([np.eye(p, dtype=bool), ~np.eye(p, dtype=bool)[chosen]])
-        factor = np.concatenate([np.ones(p), np.full(extra, p / extra) if extra else []])
+        factor = np.concatenate(
+            [np.ones(p), np.full(extra, p / extra) if extra else []]
+        )
         stratum = np.concatenate([np.full(p, -1), np.zeros(extra, np.int64)])
         unit = np.concatenate([np.full(p, -1), np.arange(extra)])
-        return CoalitionDesign(masks, factor, False, p, stratum, unit,
-                               np.array([p]), bool(paired))
+        return CoalitionDesign(
+            masks, factor, False, p, stratum, unit, np.array([p]), bool(paired)
+        )
     groups = np.arange(1, p // 2 + 1)
     counts = [_group_count(int(g), p) for g in groups]
     pi = _kernel_table(p)
@@ -260,12 +274,18 @@ def coalition_design(
         factors.append(np.ones(counts[j]))
         left -= counts[j]
     n_enumerated = budget - left
-    strata, units, population = [np.full(n_enumerated, -1)], [np.full(n_enumerated, -1)], []
+    strata, units, population = (
+        [np.full(n_enumerated, -1)],
+        [np.full(n_enumerated, -1)],
+        [],
+    )
     rest, rest_counts = groups[g_stop:], counts[g_stop:]
     if len(rest):
         mass = group_mass[g_stop:]
         per_unit = 2 if paired else 1
-        cap = np.array([min(c // 2, left // per_unit) for c in rest_counts], dtype=np.int64)
+        cap = np.array(
+            [min(c // 2, left // per_unit) for c in rest_counts], dtype=np.int64
+        )
         n_units = _allocate(mass, cap, left // per_unit)
         drawn = iter(_sample_pairs(p, rest, n_units, rng))
         first = 0
@@ -288,7 +308,12 @@ def coalition_design(
             first += m
     masks = np.concatenate(blocks) if blocks else np.zeros((0, p), dtype=bool)
     return CoalitionDesign(
-        masks, np.concatenate(factors) if factors else np.ones(0), False, n_enumerated,
-        np.concatenate(strata), np.concatenate(units), np.array(population, np.int64),
+        masks,
+        np.concatenate(factors) if factors else np.ones(0),
+        False,
+        n_enumerated,
+        np.concatenate(strata),
+        np.concatenate(units),
+        np.array(population, np.int64),
         bool(paired),
     )

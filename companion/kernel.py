@@ -44,8 +44,14 @@ from .missing import Model, _check_model, as_background, as_row, marginal_game
 from .weights import lime_kernel
 
 __all__ = [
-    "CoalitionDesign", "coalition_design", "constrained_fit", "default_budget",
-    "fit_error_std", "kernel_shap", "lime", "unpaired_threshold",
+    "CoalitionDesign",
+    "coalition_design",
+    "constrained_fit",
+    "default_budget",
+    "fit_error_std",
+    "kernel_shap",
+    "lime",
+    "unpaired_threshold",
 ]
 
 
@@ -117,8 +123,13 @@ def _explanation(values, base_values, X, single, feature_names, error_std=None):
     if single:
         values, base_values, X = values[0], float(base_values[0]), X[0]
         error_std = None if error_std is None else error_std[0]
-    return shap.Explanation(values=values, base_values=base_values, data=X,
-                            feature_names=feature_names, error_std=error_std)
+    return shap.Explanation(
+        values=values,
+        base_values=base_values,
+        data=X,
+        feature_names=feature_names,
+        error_std=error_std,
+    )
 
 
 def _singular_warning(message: str) -> None:
@@ -188,7 +199,12 @@ def _linear_fit(Z, w, y, delta):
     phi[:, :-1] = beta.T
     phi[:, -1] = delta - beta.sum(axis=0)
     A_pinv = np.linalg.pinv(A, hermitian=True)
-    return phi, (X, t - X @ beta, np.broadcast_to(A_pinv, (m,) + A.shape), np.eye(p - 1))
+    return phi, (
+        X,
+        t - X @ beta,
+        np.broadcast_to(A_pinv, (m,) + A.shape),
+        np.eye(p - 1),
+    )
 
 
 # ----------------------------------------------------------------------------- 2-additive
@@ -257,7 +273,10 @@ def _two_additive_fit(Z, w, y, delta):
         score = ((e / np.clip(1.0 - h, 1e-9, None)[:, None]) ** 2).sum(axis=0)
         better = score < best_score
         best_score[better], best_c[:, better], best_lam[better] = (
-            score[better], c[:, better], lam)
+            score[better],
+            c[:, better],
+            lam,
+        )
     a = np.linalg.solve(Ra, Qa.T @ (b - B @ best_c))
     half = np.zeros((p - 1, len(ii)))
     for col, (i, j) in enumerate(zip(ii, jj)):
@@ -276,18 +295,19 @@ def _two_additive_fit(Z, w, y, delta):
     for col in range(m):
         pen = np.zeros(G.shape[0])
         if np.isinf(best_lam[col]):
-            pen[p - 1:] = 0.0
+            pen[p - 1 :] = 0.0
             sub = np.linalg.pinv(G[: p - 1, : p - 1], hermitian=True)
             A_inv[col] = 0.0
             A_inv[col][: p - 1, : p - 1] = sub
         else:
-            pen[p - 1:] = best_lam[col]
+            pen[p - 1 :] = best_lam[col]
             A_inv[col] = np.linalg.pinv(G + np.diag(pen), hermitian=True)
     return phi, (X, t - X @ theta, A_inv, L)
 
 
 # ----------------------------------------------------------------------------- variance
 _HC_POWER = 0.5
+
 
 def _unit_totals(contrib: np.ndarray, unit: np.ndarray) -> np.ndarray:
     """Sum the rows of ``contrib`` (``(k, ...)``) that share a unit id: ``(units, ...)``."""
@@ -345,7 +365,9 @@ def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
     if lonely:
         y = np.concatenate(lonely)
         if len(y) < 2:
-            y = np.concatenate([y, np.zeros_like(y)])  # one lone unit: bounded by y_u^2 * 2
+            y = np.concatenate(
+                [y, np.zeros_like(y)]
+            )  # one lone unit: bounded by y_u^2 * 2
         dev = y - y.mean(axis=0)
         V += len(y) / (len(y) - 1) * np.einsum("uim,ujm->mij", dev, dev)
     cov_theta = A_inv @ V @ A_inv
@@ -399,10 +421,13 @@ def kernel_shap(
     Returns a ``shap.Explanation``.
     """
     if design not in ("auto", "paired", "unpaired"):
-        raise ValueError(f"design must be 'auto', 'paired' or 'unpaired', got {design!r}")
+        raise ValueError(
+            f"design must be 'auto', 'paired' or 'unpaired', got {design!r}"
+        )
     paired = None if design == "auto" else design == "paired"
     X, single, design, values, names = _prepare(
-        f, x, background, n_samples, rng, feature_names, paired=paired)
+        f, x, background, n_samples, rng, feature_names, paired=paired
+    )
     v0, vN, vS = values[:, 0], values[:, 1], values[:, 2:]
     p = X.shape[1]
     w = _kernel_table(p)[design.sizes] * design.factor
@@ -421,8 +446,12 @@ def kernel_shap(
 
 
 def _check_width(width: object) -> float:
-    if isinstance(width, (bool, np.bool_)) or not isinstance(width, (int, float, np.number)):
-        raise TypeError(f"width must be a positive number (the kernel width), got {width!r}")
+    if isinstance(width, (bool, np.bool_)) or not isinstance(
+        width, (int, float, np.number)
+    ):
+        raise TypeError(
+            f"width must be a positive number (the kernel width), got {width!r}"
+        )
     width = float(width)
     if not np.isfinite(width) or width <= 0:
         raise ValueError(
@@ -464,14 +493,17 @@ def lime(
     """
     width = _check_width(width)
     X, single, design, values, names = _prepare(
-        f, x, background, n_samples, rng, feature_names, paired=True)
+        f, x, background, n_samples, rng, feature_names, paired=True
+    )
     p = X.shape[1]
     Z = np.concatenate([np.zeros((1, p)), np.ones((1, p)), design.masks]).astype(float)
     factor = np.concatenate([[1.0, 1.0], design.factor])
     w = lime_kernel(np.sqrt(p - Z.sum(axis=1)), width) * factor
     root = np.sqrt(w)[:, None]
     design_matrix = np.concatenate([np.ones((len(Z), 1)), Z], axis=1)
-    coef, _, rank, _ = np.linalg.lstsq(root * design_matrix, root * values.T, rcond=None)
+    coef, _, rank, _ = np.linalg.lstsq(
+        root * design_matrix, root * values.T, rcond=None
+    )
     if rank < p + 1:
         _singular_warning(
             f"LIME's kernel with width={width:g} leaves too few coalitions with usable "

@@ -31,7 +31,13 @@ def test_interleaved_times_warms_up_and_rotates():
     times = common.interleaved_times(methods, runs=5)
     assert calls[:3] == ["a", "b", "c"]  # warm-up, untimed
     rounds = [calls[3 + 3 * r : 6 + 3 * r] for r in range(5)]
-    assert [r[0] for r in rounds] == ["a", "b", "c", "a", "b"]  # a different method leads each round
+    assert [r[0] for r in rounds] == [
+        "a",
+        "b",
+        "c",
+        "a",
+        "b",
+    ]  # a different method leads each round
     assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
     assert {k: len(v) for k, v in times.items()} == {"a": 5, "b": 5, "c": 5}
     assert all(t >= 0 for ts in times.values() for t in ts)
@@ -47,7 +53,12 @@ def test_ratio_row_and_table():
     bad = common.ratio_row("exact", "p=4", "time companion / shap", 0.6, 0.5)
     info = common.ratio_row("exact", "p=4", "time", 0.6, None)
     higher = common.ratio_row("x", "c", "speed-up", 2.0, 1.5, smaller_is_better=False)
-    assert (ok["met"], bad["met"], info["met"], higher["met"]) == (True, False, None, True)
+    assert (ok["met"], bad["met"], info["met"], higher["met"]) == (
+        True,
+        False,
+        None,
+        True,
+    )
     table = common.markdown_table([ok, bad, info])
     lines = table.splitlines()
     assert len(lines) == 5 and lines[0].startswith("| benchmark |")
@@ -77,7 +88,10 @@ def test_exact_benchmark_small():
         assert r["max_abs_diff"] <= exact.DIFF_MAX and r["base_diff"] <= exact.DIFF_MAX
         assert r["runs"] == 1 and r["companion_median_s"] > 0
     rows = exact.ratios(results)
-    assert {r["ratio"] for r in rows} >= {"max abs(companion - shap)", "time companion / model floor"}
+    assert {r["ratio"] for r in rows} >= {
+        "max abs(companion - shap)",
+        "time companion / model floor",
+    }
     assert all(r["met"] for r in rows if r["ratio"].startswith("max abs"))
     assert "| 4 |" in exact.table(results)
 
@@ -90,7 +104,11 @@ def test_permutation_budget_accounting(budget):
     assert used <= budget and used % (2 * p + 1) == 0
     m = permutation.companion_orderings(used, p)
     assert m % 2 == 0
-    assert permutation.companion_evaluations(m, p) <= used < permutation.companion_evaluations(m + 2, p)
+    assert (
+        permutation.companion_evaluations(m, p)
+        <= used
+        < permutation.companion_evaluations(m + 2, p)
+    )
 
 
 def test_permutation_estimate_evaluates_what_the_budget_says():
@@ -119,16 +137,42 @@ def test_suite_adapters_for_chapter_benchmarks():
     class Gradient:
         TARGETS = {"captum": 0.2, "plain": 2.0}
 
-    k = suite.summary_rows("kernel", Kernel, [{"p": 12, "B": 200, "err_ratio": 0.5, "time_ratio": 0.9}])
+    k = suite.summary_rows(
+        "kernel", Kernel, [{"p": 12, "B": 200, "err_ratio": 0.5, "time_ratio": 0.9}]
+    )
     assert [(r["ratio"], r["met"]) for r in k] == [
-        ("median rel. error companion / shap", True), ("time companion / shap", False)]
-    g = suite.summary_rows("gradient", Gradient, [
-        {"rows": 8, "method": "companion", "companion_over_method": 1.0, "rmse_vs_reference": 0.1},
-        {"rows": 8, "method": "captum", "companion_over_method": 0.1, "rmse_vs_reference": 0.2},
-        {"rows": 8, "method": "plain", "companion_over_method": 3.0, "rmse_vs_reference": None},
-    ])
+        ("median rel. error companion / shap", True),
+        ("time companion / shap", False),
+    ]
+    g = suite.summary_rows(
+        "gradient",
+        Gradient,
+        [
+            {
+                "rows": 8,
+                "method": "companion",
+                "companion_over_method": 1.0,
+                "rmse_vs_reference": 0.1,
+            },
+            {
+                "rows": 8,
+                "method": "captum",
+                "companion_over_method": 0.1,
+                "rmse_vs_reference": 0.2,
+            },
+            {
+                "rows": 8,
+                "method": "plain",
+                "companion_over_method": 3.0,
+                "rmse_vs_reference": None,
+            },
+        ],
+    )
     assert [(r["ratio"], r["met"]) for r in g] == [
-        ("time companion / captum", True), ("RMSE companion / captum", None), ("time companion / plain", False)]
+        ("time companion / captum", True),
+        ("RMSE companion / captum", None),
+        ("time companion / plain", False),
+    ]
 
 
 def test_suite_records_a_missing_benchmark():
@@ -138,13 +182,21 @@ def test_suite_records_a_missing_benchmark():
 
 def test_suite_writes_json_and_exit_status(tmp_path, monkeypatch, capsys):
     fake = {
-        "name": "exact", "results": [{"p": 4}], "error": None, "seconds": 0.0, "table": "| t |",
+        "name": "exact",
+        "results": [{"p": 4}],
+        "error": None,
+        "seconds": 0.0,
+        "table": "| t |",
         "ratios": [common.ratio_row("exact", "p=4", "time", 2.0, 1.0)],
     }
     monkeypatch.setattr(suite, "run_one", lambda name, quick: dict(fake, name=name))
     out = tmp_path / "bench" / "results.json"
-    assert suite.main(["--only", "exact", "--out", str(out)]) == 1  # full run, target missed
-    assert suite.main(["--quick", "--only", "exact", "--out", str(out)]) == 0  # quick never fails on targets
+    assert (
+        suite.main(["--only", "exact", "--out", str(out)]) == 1
+    )  # full run, target missed
+    assert (
+        suite.main(["--quick", "--only", "exact", "--out", str(out)]) == 0
+    )  # quick never fails on targets
     payload = json.loads(out.read_text())
     assert payload["quick"] is True and payload["ratios"][0]["value"] == 2.0
     assert "python" in payload["environment"]
@@ -203,9 +255,11 @@ def test_estimator_benchmark_disqualifies_an_overspending_method(monkeypatch):
         game(np.zeros((B + 1, game.p), bool))
         return game.exact
 
-    monkeypatch.setattr(estimators, "methods",
-                        lambda slow=False: {"companion": estimators._companion,
-                                            "greedy": greedy})
+    monkeypatch.setattr(
+        estimators,
+        "methods",
+        lambda slow=False: {"companion": estimators._companion, "greedy": greedy},
+    )
     r = estimators.run_cell("linear", 5, 20, rows=1, seeds=1, seed0=7)
     assert r["methods"]["greedy"]["median_mse"] is None
     assert "mse_ratio" not in r

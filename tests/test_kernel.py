@@ -30,7 +30,11 @@ def nonlinear_model(p: int, seed: int = 0):
 
     def f(X):
         X = np.asarray(X, dtype=float)
-        return np.tanh(X @ W).sum(axis=1) + (X[:, :-1] * X[:, 1:]) @ a[:-1] if p > 1 else np.tanh(X @ W).sum(axis=1)
+        return (
+            np.tanh(X @ W).sum(axis=1) + (X[:, :-1] * X[:, 1:]) @ a[:-1]
+            if p > 1
+            else np.tanh(X @ W).sum(axis=1)
+        )
 
     return f
 
@@ -50,9 +54,15 @@ def test_linear_model_gives_w_times_centred_x(p):
     rng = np.random.default_rng(p)
     w, b = rng.normal(size=p), 0.3
     x, background = data(p)
-    ex = kernel_shap(lambda X: X @ w + b, x, background, n_samples=max(full_budget(p), 1))
-    np.testing.assert_allclose(ex.values, w * (x - background.mean(axis=0)), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(ex.base_values, (background @ w + b).mean(), rtol=0, atol=1e-12)
+    ex = kernel_shap(
+        lambda X: X @ w + b, x, background, n_samples=max(full_budget(p), 1)
+    )
+    np.testing.assert_allclose(
+        ex.values, w * (x - background.mean(axis=0)), rtol=0, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        ex.base_values, (background @ w + b).mean(), rtol=0, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("budget", [9, 12, 20, 37, 100])
@@ -63,7 +73,9 @@ def test_linear_model_is_exact_at_any_budget(budget):
     w = rng.normal(size=p)
     x, background = data(p)
     ex = kernel_shap(lambda X: X @ w, x, background, n_samples=budget, rng=3)
-    np.testing.assert_allclose(ex.values, w * (x - background.mean(axis=0)), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        ex.values, w * (x - background.mean(axis=0)), rtol=0, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("p", [2, 3, 4, 6])
@@ -83,10 +95,14 @@ def test_full_budget_agrees_with_shap_kernel_explainer():
     x, background = data(p)
     ours = kernel_shap(f, x, background, n_samples=full_budget(p))
     explainer = shap.KernelExplainer(f, background)
-    theirs = explainer.shap_values(x[None, :], nsamples=full_budget(p), l1_reg=False, silent=True)[0]
+    theirs = explainer.shap_values(
+        x[None, :], nsamples=full_budget(p), l1_reg=False, silent=True
+    )[0]
     # shap rounds |phi| < 1e-10 to zero, hence 1e-9
     np.testing.assert_allclose(ours.values, theirs, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(ours.base_values, explainer.expected_value, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        ours.base_values, explainer.expected_value, rtol=0, atol=1e-12
+    )
 
 
 # ----------------------------------------------------------------------------- efficiency, seeds
@@ -95,7 +111,9 @@ def test_efficiency_holds_at_every_budget(p):
     f = nonlinear_model(p)
     x, background = data(p)
     fx = f(x[None, :])[0]
-    budgets = sorted(set(range(p + 1, min(full_budget(p), 4 * p) + 1)) | {full_budget(p), 300})
+    budgets = sorted(
+        set(range(p + 1, min(full_budget(p), 4 * p) + 1)) | {full_budget(p), 300}
+    )
     for budget in budgets:
         ex = kernel_shap(f, x, background, n_samples=budget, rng=budget)
         assert abs(ex.values.sum() - (fx - ex.base_values)) <= 1e-12
@@ -116,7 +134,9 @@ def test_same_seed_same_values_and_other_seed_differs():
     f = nonlinear_model(p)
     x, background = data(p)
     a = kernel_shap(f, x, background, n_samples=300, rng=7).values
-    b = kernel_shap(f, x, background, n_samples=300, rng=np.random.default_rng(7)).values
+    b = kernel_shap(
+        f, x, background, n_samples=300, rng=np.random.default_rng(7)
+    ).values
     c = kernel_shap(f, x, background, n_samples=300, rng=8).values
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
@@ -136,7 +156,9 @@ def test_several_rows_match_one_row_at_a_time():
     f = nonlinear_model(p)
     rng = np.random.default_rng(5)
     X, background = rng.normal(size=(3, p)), rng.normal(size=(8, p))
-    both = kernel_shap(f, X, background, n_samples=30, rng=2, feature_names=list("abcdef"))
+    both = kernel_shap(
+        f, X, background, n_samples=30, rng=2, feature_names=list("abcdef")
+    )
     assert both.values.shape == (3, p) and both.base_values.shape == (3,)
     assert both.feature_names == list("abcdef")
     for r in range(3):
@@ -154,12 +176,27 @@ def test_default_budget_is_shaps_auto():
     x, background = data(p)
     np.testing.assert_allclose(
         kernel_shap(f, x, background).values,
-        shapley_values(marginal_game(f, x, background)), rtol=0, atol=1e-10,
+        shapley_values(marginal_game(f, x, background)),
+        rtol=0,
+        atol=1e-10,
     )
 
 
 # ----------------------------------------------------------------------------- the design
-@pytest.mark.parametrize("p,budget", [(4, 5), (6, 9), (6, 12), (8, 40), (12, 200), (12, 501), (16, 500), (16, 2080), (30, 300)])
+@pytest.mark.parametrize(
+    "p,budget",
+    [
+        (4, 5),
+        (6, 9),
+        (6, 12),
+        (8, 40),
+        (12, 200),
+        (12, 501),
+        (16, 500),
+        (16, 2080),
+        (30, 300),
+    ],
+)
 def test_design_is_distinct_within_budget_and_keeps_kernel_mass(p, budget):
     d = coalition_design(p, budget, rng=0)
     codes = {row.tobytes() for row in d.masks}
@@ -174,21 +211,31 @@ def test_design_is_distinct_within_budget_and_keeps_kernel_mass(p, budget):
         if in_group.any():
             count = math.comb(p, g) * (1 if 2 * g == p else 2)
             if budget >= 2 * p or g > 1:
-                assert w[in_group].sum() == pytest.approx(count * kernel_weight(g, p), rel=1e-12)
+                assert w[in_group].sum() == pytest.approx(
+                    count * kernel_weight(g, p), rel=1e-12
+                )
 
 
-@pytest.mark.parametrize("budget, enumerated", [
-    (200, 2 * 12),  # sizes 1 and 11: their kernel share (72 of 200) covers their 24
-    (500, 2 * 12 + 2 * math.comb(12, 2)),  # and sizes 2 and 10
-    (1598, 2 * 12 + 2 * math.comb(12, 2) + 2 * math.comb(12, 3)),  # not 4 and 8 (990 > 425)
-])
+@pytest.mark.parametrize(
+    "budget, enumerated",
+    [
+        (200, 2 * 12),  # sizes 1 and 11: their kernel share (72 of 200) covers their 24
+        (500, 2 * 12 + 2 * math.comb(12, 2)),  # and sizes 2 and 10
+        (
+            1598,
+            2 * 12 + 2 * math.comb(12, 2) + 2 * math.comb(12, 3),
+        ),  # not 4 and 8 (990 > 425)
+    ],
+)
 def test_design_enumerates_small_sizes_first_and_pairs_the_rest(budget, enumerated):
     p = 12
     d = coalition_design(p, budget, rng=0)
     assert d.n_enumerated == enumerated
-    sampled = {row.tobytes() for row in d.masks[d.n_enumerated:]}
+    sampled = {row.tobytes() for row in d.masks[d.n_enumerated :]}
     assert len(sampled) == budget - d.n_enumerated
-    assert all((~row).tobytes() in sampled for row in d.masks[d.n_enumerated:])  # complementary pairs
+    assert all(
+        (~row).tobytes() in sampled for row in d.masks[d.n_enumerated :]
+    )  # complementary pairs
 
 
 def test_small_budget_uses_all_single_features():
@@ -199,7 +246,9 @@ def test_small_budget_uses_all_single_features():
 
 
 def test_singular_design_warns_and_keeps_efficiency():
-    Z = np.array([[1, 0, 0], [0, 1, 1]], dtype=bool)  # S and its complement: one direction only
+    Z = np.array(
+        [[1, 0, 0], [0, 1, 1]], dtype=bool
+    )  # S and its complement: one direction only
     y = np.array([[0.5], [1.5]])
     with pytest.warns(RuntimeWarning, match="minimum-norm"):
         phi = constrained_fit(Z, np.ones(2), y, np.array([2.0]))
@@ -212,9 +261,20 @@ def test_lime_recovers_a_linear_model():
     rng = np.random.default_rng(3)
     w = rng.normal(size=p)
     x, background = data(p)
-    ex = lime(lambda X: X @ w + 1.0, x, background, n_samples=20, width=0.75 * math.sqrt(p), rng=0)
-    np.testing.assert_allclose(ex.values, w * (x - background.mean(axis=0)), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(ex.base_values, (background @ w + 1.0).mean(), rtol=0, atol=1e-10)
+    ex = lime(
+        lambda X: X @ w + 1.0,
+        x,
+        background,
+        n_samples=20,
+        width=0.75 * math.sqrt(p),
+        rng=0,
+    )
+    np.testing.assert_allclose(
+        ex.values, w * (x - background.mean(axis=0)), rtol=0, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        ex.base_values, (background @ w + 1.0).mean(), rtol=0, atol=1e-10
+    )
 
 
 def test_lime_breaks_efficiency_on_a_nonlinear_model():
@@ -222,7 +282,9 @@ def test_lime_breaks_efficiency_on_a_nonlinear_model():
     f = nonlinear_model(p)
     x, background = data(p)
     shap_ex = kernel_shap(f, x, background, n_samples=full_budget(p))
-    lime_ex = lime(f, x, background, n_samples=full_budget(p), width=0.75 * math.sqrt(p))
+    lime_ex = lime(
+        f, x, background, n_samples=full_budget(p), width=0.75 * math.sqrt(p)
+    )
     gap = f(x[None, :])[0] - shap_ex.base_values
     assert abs(lime_ex.values.sum() - gap) > 1e-3
     assert lime_ex.values.shape == (p,)
@@ -263,7 +325,9 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="feature_names"):
         kernel_shap(f, x, background, n_samples=6, feature_names=["a"])
     with pytest.raises(TypeError, match="rng"):
-        kernel_shap(nonlinear_model(6), np.zeros(6), np.ones((4, 6)), n_samples=20, rng="seed")
+        kernel_shap(
+            nonlinear_model(6), np.zeros(6), np.ones((4, 6)), n_samples=20, rng="seed"
+        )
 
 
 def test_lime_bad_inputs():
@@ -309,7 +373,10 @@ def test_two_designs_by_budget_and_exact_at_full_enumeration():
     assert unpaired_threshold(p) == 2 * p * (p + 1) == 84
     f, phi = soum_model(p, 3)
     ones, zeros = np.ones(p), np.zeros((1, p))
-    for budget in (40, 62):  # below the threshold: paired; 62 = 2**6 - 2: all coalitions
+    for budget in (
+        40,
+        62,
+    ):  # below the threshold: paired; 62 = 2**6 - 2: all coalitions
         ex = kernel_shap(f, ones, zeros, n_samples=budget, rng=0)
         assert np.isclose(ex.values.sum(), phi.sum(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-12)
@@ -319,7 +386,7 @@ def test_two_designs_by_budget_and_exact_at_full_enumeration():
     d_paired = coalition_design(p, 100, rng=0)
     d_single = coalition_design(p, 200, rng=0, paired=False)
     assert d_paired.paired and not d_single.paired
-    sampled = d_single.masks[d_single.n_enumerated:]
+    sampled = d_single.masks[d_single.n_enumerated :]
     keys = {r.tobytes() for r in sampled}
     assert len(keys) == len(sampled)
     assert not any((~r).tobytes() in keys for r in sampled)  # no complement drawn
@@ -335,14 +402,19 @@ def test_two_additive_fit_is_exact_on_a_two_additive_game():
 
     def f(X, third=0.0):
         X = np.asarray(X, dtype=float)
-        return X @ a + np.einsum("ri,ij,rj->r", X, A, X) + third * X[:, 0] * X[:, 1] * X[:, 2]
+        return (
+            X @ a
+            + np.einsum("ri,ij,rj->r", X, A, X)
+            + third * X[:, 0] * X[:, 1] * X[:, 2]
+        )
 
     phi = a + 0.5 * (A.sum(axis=0) + A.sum(axis=1))
     budget = 120  # 2p(p+1) = 112 <= 120 < 126: unpaired, sampled
     ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=1)
     np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-8)
-    bad = kernel_shap(lambda X: f(X, 0.3), np.ones(p), np.zeros((1, p)),
-                      n_samples=budget, rng=1)
+    bad = kernel_shap(
+        lambda X: f(X, 0.3), np.ones(p), np.zeros((1, p)), n_samples=budget, rng=1
+    )
     exact_bad = phi + np.r_[0.1, 0.1, 0.1, np.zeros(p - 3)]
     assert np.abs(bad.values - phi).max() > 0.05
     assert np.abs(bad.values - exact_bad).max() < np.abs(bad.values - phi).max()
@@ -351,7 +423,9 @@ def test_two_additive_fit_is_exact_on_a_two_additive_game():
 def _coverage(f, phi, p, budget, n_seeds):
     hits = []
     for s in range(n_seeds):
-        ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=7000 + s)
+        ex = kernel_shap(
+            f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=7000 + s
+        )
         hits.append(np.abs(ex.values - phi) <= 1.96 * ex.error_std)
     return float(np.mean(hits))
 
@@ -366,7 +440,9 @@ def smooth_game(p: int, seed: int):
         return np.tanh(X @ W) @ w2
 
     game = marginal_game(model, x, background)
-    table = game(np.array([[(c >> i) & 1 for i in range(p)] for c in range(2**p)], bool))
+    table = game(
+        np.array([[(c >> i) & 1 for i in range(p)] for c in range(2**p)], bool)
+    )
     codes = 1 << np.arange(p)
 
     def f(Z):
@@ -420,13 +496,15 @@ def test_permutation_estimate_standard_error_is_calibrated():
     for antithetic in (False, True):
         hits = []
         for s in range(300):
-            phi, se = permutation_estimate(game, 200, rng=s, antithetic=antithetic,
-                                           return_std=True)
+            phi, se = permutation_estimate(
+                game, 200, rng=s, antithetic=antithetic, return_std=True
+            )
             hits.append(np.abs(phi - exact) <= 1.96 * se)
         assert 0.93 <= np.mean(hits) <= 0.97
     plain = permutation_estimate(game, 20, rng=4)
-    np.testing.assert_array_equal(plain, permutation_estimate(game, 20, rng=4,
-                                                              return_std=True)[0])
+    np.testing.assert_array_equal(
+        plain, permutation_estimate(game, 20, rng=4, return_std=True)[0]
+    )
     with pytest.raises(ValueError, match="two independent units"):
         permutation_estimate(game, 2, antithetic=True, return_std=True)
 
@@ -445,22 +523,27 @@ def test_dataframe_columns_become_feature_names():
     x, background = data(p)
     cols = ["age", "bp", "bmi"]
     X, B = pd.DataFrame([x], columns=cols), pd.DataFrame(background, columns=cols)
-    for ex in (kernel_shap(nonlinear_model(p), X.iloc[0], B),
-               kernel_shap(nonlinear_model(p), X, B),
-               lime(nonlinear_model(p), X, B, n_samples=6, width=1.0, rng=0)):
+    for ex in (
+        kernel_shap(nonlinear_model(p), X.iloc[0], B),
+        kernel_shap(nonlinear_model(p), X, B),
+        lime(nonlinear_model(p), X, B, n_samples=6, width=1.0, rng=0),
+    ):
         assert list(ex.feature_names) == cols
     given = kernel_shap(nonlinear_model(p), X, B, feature_names=["a", "b", "c"])
     assert list(given.feature_names) == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"rng": "seed"}, TypeError, "rng"),
-    ({"rng": -1}, ValueError, "rng"),
-    ({"feature_names": ["a"]}, ValueError, "feature_names"),
-    ({"feature_names": "abc"}, TypeError, "feature_names"),
-    ({"n_samples": 2.5}, (TypeError, ValueError), "n_samples"),
-    ({"n_samples": 1}, ValueError, "n_samples"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"rng": "seed"}, TypeError, "rng"),
+        ({"rng": -1}, ValueError, "rng"),
+        ({"feature_names": ["a"]}, ValueError, "feature_names"),
+        ({"feature_names": "abc"}, TypeError, "feature_names"),
+        ({"n_samples": 2.5}, (TypeError, ValueError), "n_samples"),
+        ({"n_samples": 1}, ValueError, "n_samples"),
+    ],
+)
 def test_arguments_are_checked_before_any_model_call(kwargs, error, match):
     calls = []
 
