@@ -553,6 +553,8 @@ def permutation_estimate(
     """
     n = _resolve_n(game, n)
     n_permutations = check_int(n_permutations, "n_permutations")
+    if not isinstance(antithetic, (bool, np.bool_)):
+        raise TypeError(f"antithetic must be True or False, got {antithetic!r}")
     if antithetic and n_permutations % 2:
         raise ValueError(
             f"antithetic sampling pairs each ordering with its reverse: n_permutations "

@@ -39,7 +39,7 @@ from .coalitions import (
     coalition_design,
     default_budget,
 )
-from .game import _as_rng, evaluate_game
+from .game import _as_rng, as_float_array, evaluate_game
 from .missing import Model, _check_model, as_background, as_row, marginal_game
 from .weights import lime_kernel
 
@@ -58,7 +58,7 @@ __all__ = [
 # ----------------------------------------------------------------------------- shared steps
 def _rows(x: object) -> tuple[np.ndarray, bool]:
     """Explained rows as ``(m, p)`` and whether the caller gave a single row."""
-    arr = np.asarray(x, dtype=float)
+    arr = as_float_array(x, "x")
     if arr.ndim == 2 and arr.shape[0] >= 1:
         return np.stack([as_row(r, "x") for r in arr]), False
     return as_row(arr, "x")[None, :], True

@@ -829,13 +829,7 @@ def test_case_counts(record_property):
 #: Cases that fail today in code this module's author does not own (companion/kernel.py
 #: and permutation_estimate belong to the issue-16 work). Each is an expected failure
 #: (strict: when it is fixed, the XPASS fails and the entry must be deleted here).
-_X_IN_KERNEL = {"x text", "x ragged list", "x complex", "x objects", "x meta tensor",
-                "x tensor with grad"}  # kernel.py converts x with np.asarray(x, float)
-KNOWN: dict[str, set[str]] = {
-    "kernel_shap": _X_IN_KERNEL,
-    "lime": _X_IN_KERNEL,
-    "permutation_estimate": {"antithetic text", "antithetic int", "antithetic None"},
-}
+KNOWN: dict[str, set[str]] = {}  # kernel.py and permutation_estimate fixed (issue 16)
 
 
 def _run_all(fn_name: str, labels=None) -> list[str]:
