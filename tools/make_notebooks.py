@@ -203,9 +203,17 @@ def _chapter_code(md: Path, root: Path, text: str | None = None) -> tuple[list, 
         chapter = Path(md).resolve().relative_to(Path(root).resolve()).as_posix()
     except ValueError:
         chapter = Path(md).name
-    setup = install_cell_source(imported_modules(all_code), pinned_requirements(root),
-                                repository_url(root), chapter)
+    # The repository's own folders (benchmarks/) are no distributions pip could install:
+    # a chapter that imports one runs in a checkout of the repository only.
+    modules = [m for m in imported_modules(all_code)
+               if m == "companion" or not is_repository_module(m, root)]
+    setup = install_cell_source(modules, pinned_requirements(root), repository_url(root), chapter)
     return cells, setup
+
+
+def is_repository_module(module: str, root: Path = ROOT) -> bool:
+    """True for a top-level package or module of the repository itself (``benchmarks``)."""
+    return (Path(root) / module / "__init__.py").exists() or (Path(root) / f"{module}.py").exists()
 
 
 def _run_key(sources: list[str], root: Path) -> str:
