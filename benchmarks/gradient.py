@@ -1,6 +1,6 @@
 """Benchmark: the companion's Gradient SHAP against captum, shap and a plain forward+backward pass.
 
-The seed's MLP (``BinaryClassification``) on the 30 breast-cancer features, briefly trained so
+Chapter 5's MLP (``BinaryClassification``) on the 30 breast-cancer features, briefly trained so
 that its batch-norm statistics are realistic; 128 and 200 explained rows, 100 background
 rows, 200 samples per row. Side by side in one run:
 
