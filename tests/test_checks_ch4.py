@@ -20,7 +20,7 @@ from companion.kernel import constrained_fit
 from companion.missing import marginal_game
 from companion.models import DiskNet, predict_fn, train_classifier
 
-TOL = 1e-6  # the chapter's float32 tolerance for the disk network
+TOL = 1e-6  # about the chapter's measured float32 tolerance 2 delta for the disk network
 
 
 # ----------------------------------------------------------------------------- settings
@@ -75,6 +75,25 @@ def correlation_check(x2, fx):
 def same_minimiser_check(phi_a, phi_b):
     """Eliminating another unknown gives the same attributions (float64 rounding)."""
     np.testing.assert_allclose(phi_a, phi_b, rtol=0, atol=1e-12)
+
+
+def float32_tolerance(f, rows):
+    """The chapter's tolerance: 2 delta + 1e-12, delta the largest batch effect on a row.
+
+    Every row is evaluated in four batch layouts (1, 7, 64 rows and all at once); delta is
+    the largest spread of one row's outputs. The check: the tolerance stays below 1e-5.
+    """
+    batched = np.stack([np.concatenate([f(rows[s:s + b]) for s in range(0, len(rows), b)])
+                        for b in (1, 7, 64, len(rows))])
+    delta = np.ptp(batched, axis=0).max()
+    tol = 2 * delta + 1e-12
+    assert tol < 1e-5
+    return delta, tol
+
+
+def agreement_check(estimate, exact, tol):
+    """An estimate of the disk's Shapley values equals the exact ones to the tolerance."""
+    np.testing.assert_allclose(estimate, exact, rtol=0, atol=tol)
 
 
 def lime_p2_check(phi_lime_constrained, exact):
@@ -137,6 +156,36 @@ def test_correlation_check_passes_the_disk_and_rejects_a_correlated_model(disk_s
     assert np.corrcoef(X[:, 1], planted)[0, 1] > limit
     with pytest.raises(AssertionError):
         correlation_check(X[:, 1], planted)
+
+
+def disk_rows(setting):
+    """The model rows behind the four coalitions of the disk point, as the chapter builds."""
+    game = marginal_game(setting["f"], setting["x"], setting["background"])
+    return game.fill(coalition_masks(np.arange(4), 2)).reshape(-1, 2)
+
+
+def test_float32_tolerance_follows_the_batch_effect_and_rejects_a_large_one(disk_setting):
+    f, rows = disk_setting["f"], disk_rows(disk_setting)
+    delta, tol = float32_tolerance(f, rows)
+    assert 0 <= delta and tol == 2 * delta + 1e-12
+
+    def jittery(X):  # a model whose output moves by 5e-6 with the batch size
+        return f(X) + 5e-6 * (len(X) % 2)
+
+    with pytest.raises(AssertionError):
+        float32_tolerance(jittery, rows)
+
+
+def test_agreement_check_passes_the_methods_and_rejects_three_times_delta(disk_setting):
+    f, x, bg, exact = (disk_setting[k] for k in ("f", "x", "background", "exact"))
+    delta, tol = float32_tolerance(f, disk_rows(disk_setting))
+    ours = companion.kernel_shap(f, x, bg).values
+    agreement_check(ours, exact, tol)
+    # an error of three times delta exceeds the worst case 2 delta of float32 batching;
+    # the smallest planted error is 1e-9, in case delta is zero on this machine
+    planted = max(3 * delta, 1e-9)
+    with pytest.raises(AssertionError):
+        agreement_check(ours + np.array([planted, -planted]), exact, tol)
 
 
 def test_same_minimiser_check_rejects_a_different_minimiser(disk_setting, ten):
