@@ -9,7 +9,9 @@ chapter's setting (same data, network, background, rows, pilot run) and show tha
 * honest reruns with other seeds pass both agreement checks;
 * a 10 % scale error and a different background of 100 training rows fail them;
 * the completeness check rejects estimators that scale their terms by a random factor in
-  [0.2, 1], and cannot see an error that leaves each row's sum unchanged (as the text says).
+  [0.2, 1], rejects a bias of the root-mean-square size the text states with the stated
+  90 % power, and cannot see an error that leaves each row's sum unchanged (as the text
+  says).
 """
 
 from __future__ import annotations
@@ -127,3 +129,37 @@ def test_completeness_cannot_see_a_sum_preserving_error(setting, terms_200):
         phi[:, [0, 1]] = phi[:, [1, 0]]
         totals.append(phi.sum(axis=1))
     assert not completeness_test(setting, np.array(totals), 200).rejected
+
+
+def _detectable_rms(m, level=0.01 / 4, power=0.9):
+    """The chapter's claim: the rms bias (in standard errors) rejected with ``power``."""
+    from scipy import optimize, stats
+
+    crit = stats.chi2.ppf(1 - level, m)
+    lam = optimize.brentq(lambda x: stats.ncx2.sf(crit, m, x) - power, 1e-6, 1e4)
+    return np.sqrt(lam / m)
+
+
+def test_completeness_power_matches_the_claimed_detectable_bias():
+    """A bias of the size the text states (rms in standard errors, 100 gaps) is rejected
+    in about 90 % of noisy runs; half of it is rejected far less often."""
+    m = 100  # 20 rows x 5 seeds, as in the chapter
+    c = _detectable_rms(m)
+    rng = np.random.default_rng(0)
+    se = np.ones((5, 20))
+    signs = np.where(rng.random((5, 20)) < 0.5, -1.0, 1.0)
+
+    def rate(shift, runs=2000):
+        hits = [mean_z2_test(rng.standard_normal((5, 20)) + shift * signs, se,
+                             level=0.01 / 4).rejected for _ in range(runs)]
+        return np.mean(hits)
+
+    assert abs(rate(c) - 0.9) < 0.03          # binomial sd about 0.007
+    assert rate(c / 2) < 0.3
+
+
+def test_completeness_rejects_a_bias_of_twice_the_detectable_size(setting, terms_200):
+    totals = np.array([c.sum(axis=2).mean(axis=1) for c in terms_200])
+    sd_sum = setting["pilot"].sum(axis=2).std(axis=1, ddof=1) / np.sqrt(200)
+    biased = totals + 2 * _detectable_rms(totals.size) * sd_sum  # same sign every row
+    assert completeness_test(setting, biased, 200).rejected
