@@ -81,7 +81,7 @@ def test_a_different_background_is_rejected(setting):
     data = setting["data"]
     other = data.X_train[np.random.default_rng(99).choice(len(data.X_train), N_BG,
                                                           replace=False)]
-    single, pooled = agreement(explain(setting, 2, other), setting["shap"], setting)
+    _, pooled = agreement(explain(setting, 2, other), setting["shap"], setting)
     assert not pooled
 
 
@@ -132,7 +132,7 @@ def test_completeness_cannot_see_a_sum_preserving_error(setting, terms_200):
 
 
 def _detectable_rms(m, level=0.01 / 4, power=0.9):
-    """The chapter's claim: the rms bias (in standard errors) rejected with ``power``."""
+    """The rms bias (in standard errors) rejected with ``power``, as the text says."""
     from scipy import optimize, stats
 
     crit = stats.chi2.ppf(1 - level, m)
