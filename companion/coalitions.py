@@ -1,11 +1,12 @@
-r"""Which coalitions Kernel SHAP and LIME evaluate, and what each one stands for (chapter 4).
+r"""Which coalitions Kernel SHAP and LIME evaluate, what each stands for (chapter 4).
 
 :func:`coalition_design` picks, for ``p`` features and a budget of coalitions, every
 coalition of the sizes it can afford to enumerate (sizes 1 and p-1 first, where the
-Shapley kernel is largest) and samples the rest in complementary pairs ``(S, N \ S)``
-(Covert & Lee 2021), stratified by size and without repeats. Each row carries a factor:
-how many coalitions of its size group it stands for, so that every size keeps its exact
-kernel mass in the regression of :mod:`companion.kernel`.
+Shapley kernel is largest) and samples the rest, stratified by size and without
+repeats: in complementary pairs ``(S, N \ S)`` (Covert & Lee 2021, ``paired=True``) or
+as single coalitions (``paired=False``). Each row carries a factor: how many
+coalitions of its size group it stands for, so that every size keeps its exact kernel
+mass in the regression of :mod:`companion.kernel`.
 """
 
 from __future__ import annotations
@@ -23,23 +24,23 @@ from .weights import kernel_weight
 __all__ = ["CoalitionDesign", "coalition_design", "default_budget"]
 
 
-# ----------------------------------------------------------------------------- the design
+# --------------------------------------------------------------------------- the design
 @dataclass(frozen=True)
 class CoalitionDesign:
     """The coalitions one explanation evaluates, without the empty and the full one.
 
     ``masks`` is a bool array ``(k, p)``; ``factor[r]`` is the number of coalitions that
     row ``r`` stands for: ``1`` where its size group was enumerated, and
-    ``(coalitions in the group) / (coalitions drawn from it)`` where it was sampled.
-    A kernel ``pi`` then gets the weight ``pi(|S|) * factor`` per row, so that the rows of
+    ``(coalitions in the group) / (coalitions drawn from it)`` where it was sampled. A
+    kernel ``pi`` then gets the weight ``pi(|S|) * factor`` per row, so that the rows of
     every size group carry that group's full kernel mass. ``exact`` is true when all
     ``2**p - 2`` coalitions are present. ``n_enumerated`` counts the enumerated rows.
 
     The sampling units, for the design's variance: ``stratum[r]`` is ``-1`` for an
     enumerated row, else the stratum (size group) it was drawn from; ``unit[r]`` numbers
-    the unit drawn (a complementary pair shares one unit, an unpaired coalition is a unit
-    of its own); ``population[h]`` is how many units stratum ``h`` holds in all (units are
-    drawn without replacement). ``paired`` tells which of the two designs it is.
+    the unit drawn (a complementary pair shares one unit, an unpaired coalition is a
+    unit of its own); ``population[h]`` is how many units stratum ``h`` holds in all
+    (units are drawn without replacement). ``paired`` tells which design it is.
     """
 
     masks: np.ndarray
@@ -59,7 +60,7 @@ class CoalitionDesign:
 
 @functools.lru_cache(maxsize=64)
 def _kernel_table(p: int) -> np.ndarray:
-    """``pi(s)`` of :func:`companion.kernel_weight` for ``s = 0..p`` (inf at both ends), cached."""
+    """``pi(s)`` of :func:`companion.kernel_weight`, ``s = 0..p`` (inf at the ends)."""
     table = np.asarray(kernel_weight(np.arange(p + 1), p), dtype=float)
     table.flags.writeable = False
     return table
@@ -81,15 +82,19 @@ def _check_budget(n_samples: object, p: int) -> int:
     minimum = min(p + 1, total)
     if n_samples < minimum:
         raise ValueError(
-            f"n_samples={n_samples} coalitions is below the minimum of {minimum} for p={p} "
-            f"features (p + 1, or all 2**p - 2 = {total} when fewer); the fit has p - 1 free "
-            f"unknowns. Use at least {minimum}, better 2p + 2048 = {2 * p + 2048}"
+            f"n_samples={n_samples} coalitions is below the minimum of {minimum} for "
+            f"p={p} features (p + 1, or all 2**p - 2 = {total} when fewer); the fit "
+            f"has p - 1 free unknowns. Use at least {minimum}, better 2p + 2048 = "
+            f"{2 * p + 2048}"
         )
     return n_samples
 
 
 def _group_count(g: int, p: int) -> int:
-    """Coalitions of size ``g`` or ``p - g`` (one group): ``2 C(p, g)``, or ``C(p, g)`` when ``2g = p``."""
+    """Coalitions of size ``g`` or ``p - g`` (one group): ``2 C(p, g)``.
+
+    Only ``C(p, g)`` when ``2g = p``: then the two sizes are one.
+    """
     return math.comb(p, g) * (1 if 2 * g == p else 2)
 
 
@@ -107,15 +112,18 @@ def _combinations(n_items: int, size: int) -> np.ndarray:
 
 
 def _pair_count(g: int, p: int) -> int:
-    """Complementary pairs in group ``g``: ``C(p, g)``, or ``C(p, g) / 2`` when ``2g = p``."""
+    """Complementary pairs in group ``g``: ``C(p, g)``, halved if ``2g = p``."""
     return _group_count(g, p) // 2
 
 
 def _random_subsets(p: int, sizes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One uniformly random subset of ``sizes[r]`` features per row ``r`` (bool ``(len(sizes), p)``).
+    """A uniformly random subset of ``sizes[r]`` features per row ``r``.
 
-    A row with ``2 * size == p`` always holds feature 0: it names the pair ``(S, N \\ S)``
-    by its member that contains feature 0, so each such pair has exactly one name.
+    Returns a bool array ``(len(sizes), p)``.
+
+    A row with ``2 * size == p`` always holds feature 0: it names the pair
+    ``(S, N \\ S)`` by its member that contains feature 0, so each such pair has exactly
+    one name.
     """
     keys = rng.random((len(sizes), p))
     keys[2 * sizes == p, 0] = -1.0  # smallest key: feature 0 is always drawn
@@ -124,7 +132,7 @@ def _random_subsets(p: int, sizes: np.ndarray, rng: np.random.Generator) -> np.n
 
 
 def _row_keys(masks: np.ndarray) -> np.ndarray:
-    """A key per row that is equal exactly for equal rows: the coalition code, or packed bits."""
+    """A key per row, equal exactly for equal rows: coalition code, or packed bits."""
     if masks.shape[1] <= 62:
         return masks.astype(np.int64) @ (
             np.int64(1) << np.arange(masks.shape[1], dtype=np.int64)
@@ -135,11 +143,11 @@ def _row_keys(masks: np.ndarray) -> np.ndarray:
 def _sample_pairs(
     p: int, groups: np.ndarray, n_pairs: np.ndarray, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    """For each group ``g``, ``n_pairs[g]`` distinct pair names ``S`` (``|S| = g``), no repeats.
+    """For each group ``g``, ``n_pairs[g]`` distinct pair names ``S`` with ``|S| = g``.
 
     Sparse groups are drawn together and repeats dropped (drawing more until each group
-    has enough); a group asked for at least a quarter of its pairs is drawn from its full
-    list without replacement instead.
+    has enough); a group asked for at least a quarter of its pairs is drawn from its
+    full list without replacement instead.
     """
     out: dict[int, np.ndarray] = {}
     need: dict[int, int] = {}
@@ -173,7 +181,7 @@ def _sample_pairs(
 
 
 def _allocate(mass: np.ndarray, cap: np.ndarray, total: int) -> np.ndarray:
-    """Split ``total`` pairs over groups in proportion to ``mass``, at most ``cap`` each.
+    """Split ``total`` pairs over the groups in proportion to ``mass``, ``cap`` at most.
 
     Largest-remainder rounding; a group that hits its cap gives its share to the others.
     """
@@ -211,7 +219,7 @@ def _enumerated(masks: np.ndarray) -> CoalitionDesign:
 def coalition_design(
     p: int, n_samples: int | None = None, rng=None, paired: bool = True
 ) -> CoalitionDesign:
-    r"""The coalitions Kernel SHAP evaluates for ``p`` features and a budget of ``n_samples``.
+    r"""The coalitions Kernel SHAP evaluates for ``p`` features, budget ``n_samples``.
 
     The budget counts coalitions other than the empty and the full one (those two are
     always evaluated: they are the constraints). Coalitions of size ``g`` and ``p - g``
@@ -220,21 +228,22 @@ def coalition_design(
 
     1. ``n_samples >= 2**p - 2``: every coalition, so the fit is exact.
     2. ``n_samples < 2p`` (too few for sizes 1 and p-1): every single-feature coalition
-       ``{i}`` (these alone determine all ``p - 1`` free unknowns of the fit), and the rest
-       of the budget on distinct random coalitions ``N \ {i}`` of size ``p - 1``.
-    3. Otherwise group 1 (sizes 1 and p-1, where the kernel is largest) is enumerated, and
-       then groups ``g = 2, 3, ...`` while the group's share of the budget left, in
-       proportion to its kernel mass among the groups not yet enumerated, covers the whole
-       group: ``count_g <= left * mass_g / sum(mass_h, h >= g)``. (Enumerating a group merely
-       because it fits would starve the groups after it: at p = 12 and a budget of 1598,
-       sizes 4 and 8 would take all but 12 coalitions.)
+       ``{i}`` (these alone determine all ``p - 1`` free unknowns of the fit), and the
+       rest of the budget on distinct random coalitions ``N \ {i}`` of size ``p - 1``.
+    3. Otherwise group 1 (sizes 1 and p-1, where the kernel is largest) is enumerated,
+       and then groups ``g = 2, 3, ...`` while the group's share of the budget left, in
+       proportion to its kernel mass among the groups not yet enumerated, covers the
+       whole group: ``count_g <= left * mass_g / sum(mass_h, h >= g)``. (Enumerating a
+       group merely because it fits would starve the groups after it: at p = 12 and a
+       budget of 1598, sizes 4 and 8 would take all but 12 coalitions.)
     4. The rest of the budget is drawn from the remaining groups without repetition, the
        number per group in proportion to the group's kernel mass (stratified,
        largest-remainder rounding). With ``paired=True`` it is spent on complementary
        pairs ``(S, N \ S)`` (an odd coalition left over is not used); with
        ``paired=False`` on single coalitions, each the random half of a distinct pair.
 
-    ``rng`` is a numpy Generator, an int seed or ``None``; the same seed gives the same design.
+    ``rng`` is a numpy Generator, an int seed or ``None``; the same seed gives the same
+    design.
     """
     p = check_int(p, "p", kind="an int number of features")
     budget, total = _check_budget(n_samples, p), 2**p - 2
@@ -263,8 +272,8 @@ def coalition_design(
     group_mass = np.array([c * pi[g] for g, c in zip(groups, counts)])
     blocks, factors, left, g_stop = [], [], budget, len(groups)
     for j, g in enumerate(groups):
-        # group 1 (2p coalitions, the largest kernel mass) whenever it fits; a later group
-        # only if its kernel share of the budget left covers all of it
+        # group 1 (2p coalitions, the largest kernel mass) whenever it fits; a later
+        # group only if its kernel share of the budget left covers all of it
         share = left if j == 0 else left * group_mass[j] / group_mass[j:].sum()
         if counts[j] > share:
             g_stop = j

@@ -1,28 +1,28 @@
 r"""Kernel SHAP and LIME as weighted regressions on masked samples (chapter 4).
 
-Both methods explain ``f`` at a row ``x`` the same way: pick coalitions ``S`` of the ``p``
-features (binary vectors ``z'`` with ``z'_i = 1`` when feature ``i`` is present), compute
-``v(S)`` through the marginal game of chapter 3 (features outside ``S`` taken from a
-background set), and fit a model of ``v`` to those values by weighted least squares.
-They differ in the weight a coalition gets:
+Both methods explain ``f`` at a row ``x`` the same way: pick coalitions ``S`` of the
+``p`` features (binary vectors ``z'`` with ``z'_i = 1`` when feature ``i`` is present),
+compute ``v(S)`` through the marginal game of chapter 3 (features outside ``S`` taken
+from a background set), and fit a model of ``v`` to those values by weighted least
+squares. They differ in the weight a coalition gets:
 
 * Kernel SHAP uses the Shapley kernel
   :math:`\pi(s) = (p-1) / (\binom{p}{s} s (p-s))`, infinite at ``s = 0`` and ``s = p``.
   The two infinite weights become constraints, ``phi0 = v(∅)`` and
-  ``sum_i phi_i = v(N) - v(∅)``; with them the fit over all ``2**p`` coalitions returns
-  the Shapley values exactly.
+  ``sum_i phi_i = v(N) - v(∅)``; with them the fit over all ``2**p`` coalitions
+  returns the Shapley values exactly.
 * LIME uses an exponential kernel of the distance between ``z'`` and the explained row's
   own vector ``1``, with a free intercept and no constraint.
 
 The coalitions come from :func:`companion.coalitions.coalition_design`: whole coalition
 sizes are enumerated while their kernel share of the budget covers them (sizes 1 and p-1
-first), the rest is sampled without repeats, stratified by size. Kernel SHAP picks one of
-two designs by the budget ``B`` (see :func:`kernel_shap` and the appendix "Choosing
-coalitions"): below ``2p(p+1)`` coalitions, complementary pairs ``(S, N \ S)``
-(Covert & Lee 2021) and the linear fit; from there on, single coalitions and a
-2-additive fit (Pelegrina et al. 2023) with its interaction terms shrunk by ridge
-regression, the shrinkage chosen by leave-one-out error. Both report a standard error
-per attribution from the design's own variance formula (:func:`fit_error_std`).
+first), the rest is sampled without repeats, stratified by size. Kernel SHAP picks one
+of two designs by the budget ``B`` (see :func:`kernel_shap` and the appendix "Choosing
+coalitions"): below ``2p(p+1)`` coalitions, complementary pairs ``(S, N \ S)`` (Covert &
+Lee 2021) and the linear fit; from there on, single coalitions and a 2-additive fit
+(Pelegrina et al. 2023) with its interaction terms shrunk by ridge regression, the
+shrinkage chosen by leave-one-out error. Both report a standard error per attribution
+from the design's own variance formula (:func:`fit_error_std`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------- shared steps
+# ------------------------------------------------------------------------ shared steps
 def _rows(x: object) -> tuple[np.ndarray, bool]:
     """Explained rows as ``(m, p)`` and whether the caller gave a single row."""
     arr = as_float_array(x, "x")
@@ -78,7 +78,7 @@ def _masked_values(
 
 
 def _feature_names(feature_names, x, background, p: int) -> list[str] | None:
-    """The names given, else a DataFrame's columns (``x`` first, then ``background``)."""
+    """The names given, else a DataFrame's columns (``x``, then ``background``)."""
     if feature_names is None:
         for frame in (x, background):
             columns = getattr(frame, "columns", None)
@@ -87,12 +87,14 @@ def _feature_names(feature_names, x, background, p: int) -> list[str] | None:
         return None
     if isinstance(feature_names, (str, bytes)) or not hasattr(feature_names, "__len__"):
         raise TypeError(
-            f"feature_names must be a list of {p} names, got {type(feature_names).__name__}"
+            f"feature_names must be a list of {p} names, "
+            f"got {type(feature_names).__name__}"
         )
     names = list(feature_names)
     if len(names) != p:
         raise ValueError(
-            f"feature_names has {len(names)} names for {p} features; give one per column"
+            f"feature_names has {len(names)} names for {p} features; "
+            "give one per column"
         )
     return [str(n) for n in names]
 
@@ -151,7 +153,8 @@ def _solve(A: np.ndarray, b: np.ndarray, G: np.ndarray, t: np.ndarray) -> np.nda
         pass
     _singular_warning(
         "the sampled coalitions do not determine every attribution (singular normal "
-        "equations); returning the minimum-norm solution. Raise n_samples to at least 2p"
+        "equations); returning the minimum-norm solution. Raise n_samples to at "
+        "least 2p"
     )
     return np.linalg.lstsq(G, t, rcond=None)[0]
 
@@ -168,10 +171,11 @@ def _reduced(Z: np.ndarray, y: np.ndarray, delta: np.ndarray):
 def constrained_fit(
     Z: np.ndarray, w: np.ndarray, y: np.ndarray, delta: np.ndarray
 ) -> np.ndarray:
-    r"""Weighted least squares for ``phi`` subject to ``sum(phi) = delta``, per column of ``y``.
+    r"""Weighted least squares for ``phi``, ``sum(phi) = delta``, per column of ``y``.
 
-    Minimises :math:`\sum_r w_r\,(y_r - z_r \cdot \phi)^2` with :math:`\sum_i \phi_i = \Delta`
-    by eliminating the last attribution, :math:`\phi_p = \Delta - \sum_{i<p} \phi_i`:
+    Minimises :math:`\sum_r w_r\,(y_r - z_r \cdot \phi)^2` with
+    :math:`\sum_i \phi_i = \Delta` by eliminating the last attribution,
+    :math:`\phi_p = \Delta - \sum_{i<p} \phi_i`:
 
     .. math::
         y_r - z_{rp}\Delta = \sum_{i<p} (z_{ri} - z_{rp})\,\phi_i ,
@@ -184,7 +188,7 @@ def constrained_fit(
 
 
 def _linear_fit(Z, w, y, delta):
-    """:func:`constrained_fit` plus what the variance needs: ``(phi, X, t, theta, ...)``."""
+    """:func:`constrained_fit` plus what the variance needs: ``(phi, fit)``."""
     p = np.shape(Z)[1]
     m = len(delta)
     if p == 1:
@@ -207,7 +211,7 @@ def _linear_fit(Z, w, y, delta):
     )
 
 
-# ----------------------------------------------------------------------------- 2-additive
+# -------------------------------------------------------------------------- 2-additive
 #: Ridge strengths tried for the interaction terms, relative to the largest squared
 #: singular value of the (weighted, linear part projected out) interaction columns;
 #: ``inf`` drops the interactions (the linear fit).
@@ -215,7 +219,7 @@ RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, np.inf)
 
 
 def unpaired_threshold(p: int) -> int:
-    """Budget from which :func:`kernel_shap` uses the unpaired, 2-additive design: ``2p(p+1)``.
+    """The budget ``2p(p+1)`` from which :func:`kernel_shap` fits the 2-additive model.
 
     Four times the ``p(p+1)/2`` unknowns of a 2-additive fit. Below it the fit is
     under-determined or noisy, and complementary pairs do better: paired samples make
@@ -233,8 +237,8 @@ def _two_additive_fit(Z, w, y, delta):
     ``y = v(S) - v(∅)`` with ``g(N) = delta``, and return its Shapley values
     :math:`\phi_i = a_i + \frac12 \sum_{j \ne i} a_{ij}`.
 
-    The interaction coefficients get a ridge penalty ``lam * sum a_ij^2`` (the linear ones
-    none); ``lam`` is picked per explained row from :data:`RIDGE_GRID` by the
+    The interaction coefficients get a ridge penalty ``lam * sum a_ij^2`` (the linear
+    ones none); ``lam`` is picked per explained row from :data:`RIDGE_GRID` by the
     leave-one-out error :math:`\sum_r (e_r / (1 - h_{rr}))^2` of the weighted fit.
     Because the linear terms are not penalised, the residual is orthogonal to every
     linear function: with all coalitions the result is the exact Shapley value for every
@@ -305,12 +309,12 @@ def _two_additive_fit(Z, w, y, delta):
     return phi, (X, t - X @ theta, A_inv, L)
 
 
-# ----------------------------------------------------------------------------- variance
+# ---------------------------------------------------------------------------- variance
 _HC_POWER = 0.5
 
 
 def _unit_totals(contrib: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """Sum the rows of ``contrib`` (``(k, ...)``) that share a unit id: ``(units, ...)``."""
+    """Sum the rows of ``contrib`` ``(k, ...)`` sharing a unit id: ``(units, ...)``."""
     ids, inverse = np.unique(unit, return_inverse=True)
     out = np.zeros((len(ids),) + contrib.shape[1:])
     np.add.at(out, inverse, contrib)
@@ -320,13 +324,15 @@ def _unit_totals(contrib: np.ndarray, unit: np.ndarray) -> np.ndarray:
 def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
     r"""Standard error of each attribution under the design's own sampling, ``(m, p)``.
 
-    The fit solves the estimating equations :math:`\sum_r w_r x_r (t_r - x_r^\top\theta) = 0`
-    (plus a fixed ridge term), with :math:`w_r = \pi(|S_r|) \cdot` factor. Linearised at
-    the estimate (Covert & Lee 2021 take the same route for paired Kernel SHAP),
+    The fit solves the estimating equations
+    :math:`\sum_r w_r x_r (t_r - x_r^\top\theta) = 0` (plus a fixed ridge term), with
+    :math:`w_r = \pi(|S_r|) \cdot` factor. Linearised at the estimate (Covert & Lee 2021
+    take the same route for paired Kernel SHAP),
 
     .. math::
         \operatorname{Var}\hat\theta \approx A^{-1} V A^{-1},\qquad
-        V = \sum_h n_h\Big(1 - \frac{n_h}{N_h}\Big)\,\widehat{\operatorname{Cov}}_h(y_u),
+        V = \sum_h n_h\Big(1 - \frac{n_h}{N_h}\Big)\,
+            \widehat{\operatorname{Cov}}_h(y_u),
 
     where :math:`y_u = \sum_{r \in u} w_r x_r e_r` sums the rows of sampling unit ``u``
     (a complementary pair, or one coalition), :math:`e_r` is the residual, stratum ``h``
@@ -378,7 +384,7 @@ def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
     return np.sqrt(np.clip(var, 0.0, None))
 
 
-# ----------------------------------------------------------------------------- explainers
+# -------------------------------------------------------------------------- explainers
 def kernel_shap(
     f: Model,
     x,
@@ -397,28 +403,32 @@ def kernel_shap(
         \quad\text{s.t.}\quad g(N) = v(N) - v(\varnothing) = f(x) - \phi_0,
 
     with :math:`\pi(s) = (p-1)/(\binom{p}{s}\,s\,(p-s))`,
-    :math:`v(S) = \frac1N\sum_j f(x_S, b^{(j)}_{\bar S})` and :math:`\phi_0 = v(\varnothing)`,
-    the mean of ``f`` over the background; the attributions are the Shapley values of
-    the fitted ``g``. The sum runs over the coalitions of :func:`coalition_design`: all of
-    them when ``n_samples >= 2**p - 2`` (then the result is the exact Shapley value),
-    otherwise enumerated sizes plus sampled coalitions. ``n_samples=None`` uses
-    ``2p + 2048``. The budget picks the design:
+    :math:`v(S) = \frac1N\sum_j f(x_S, b^{(j)}_{\bar S})` and
+    :math:`\phi_0 = v(\varnothing)`, the mean of ``f`` over the background; the
+    attributions are the Shapley values of the fitted ``g``. The sum runs over the
+    coalitions of :func:`coalition_design`: all of them when ``n_samples >= 2**p - 2``
+    (then the result is the exact Shapley value), otherwise enumerated sizes plus
+    sampled coalitions. ``n_samples=None`` uses ``2p + 2048``. The budget picks the
+    design:
 
     * ``n_samples < 2p(p+1)`` (:func:`unpaired_threshold`): complementary pairs and a
       linear ``g(S) = sum_{i in S} phi_i``, the classic Kernel SHAP fit (Lundberg & Lee
       2017), exact for games without interactions above order two;
-    * from there on: single coalitions and a 2-additive ``g`` (linear terms plus one term
-      per pair of features, ridge-shrunk, :func:`_two_additive_fit`), whose Shapley
+    * from there on: single coalitions and a 2-additive ``g`` (linear terms plus one
+      term per pair of features, ridge-shrunk, :func:`_two_additive_fit`), whose Shapley
       values are :math:`\phi_i = a_i + \frac12\sum_j a_{ij}`.
 
     ``x`` is one row ``(p,)`` or several ``(m, p)``; several rows share one design, and
-    ``.values`` is then ``(m, p)``. ``.error_std`` holds a standard error per attribution
-    from the design's variance formula (:func:`fit_error_std`; zero when exact).
-    ``design="paired"`` or ``"unpaired"`` forces one of the two (the appendix
-    "Choosing coalitions" compares them); ``"auto"`` lets the budget choose.
-    ``feature_names`` defaults to the columns of ``x`` (or ``background``) when it is a
-    pandas DataFrame. Every argument is checked before ``f`` is first called.
-    Returns a ``shap.Explanation``.
+    ``.values`` is then ``(m, p)``. ``.error_std`` holds a standard error per
+    attribution from the design's variance formula (:func:`fit_error_std`). It measures
+    the sampling variation only, not an error that every draw of the design shares: it
+    is zero when the result is exact, and ``inf`` when nothing is sampled but the result
+    is not exact (for example ``n_samples = 2p``: sizes 1 and p-1 only), since such a
+    design cannot measure its own bias. ``design="paired"`` or ``"unpaired"`` forces one
+    of the two (the appendix "Choosing coalitions" compares them); ``"auto"`` lets the
+    budget choose. ``feature_names`` defaults to the columns of ``x`` (or
+    ``background``) when it is a pandas DataFrame. Every argument is checked before
+    ``f`` is first called. Returns a ``shap.Explanation``.
     """
     if design not in ("auto", "paired", "unpaired"):
         raise ValueError(
@@ -455,8 +465,8 @@ def _check_width(width: object) -> float:
     width = float(width)
     if not np.isfinite(width) or width <= 0:
         raise ValueError(
-            f"width must be a positive finite number, got {width}; LIME's tabular default "
-            f"is 0.75 * sqrt(p)"
+            f"width must be a positive finite number, got {width}; LIME's tabular "
+            f"default is 0.75 * sqrt(p)"
         )
     return width
 
@@ -479,17 +489,17 @@ def lime(
     by LIME's kernel
 
     .. math::
-        \pi(z') = \exp\!\big(-D(z')^2/\sigma^2\big),\qquad D(z') = \lVert \mathbf 1 - z' \rVert_2
-        = \sqrt{p - |z'|},
+        \pi(z') = \exp\!\big(-D(z')^2/\sigma^2\big),\qquad
+        D(z') = \lVert \mathbf 1 - z' \rVert_2 = \sqrt{p - |z'|},
 
-    the Euclidean distance from ``z'`` to the explained row's own vector ``1``, times the
-    design's sampling factor (so sampled size groups stand for their whole group).
+    the Euclidean distance from ``z'`` to the explained row's own vector ``1``, times
+    the design's sampling factor (so sampled size groups stand for their whole group).
     ``width`` is :math:`\sigma`; LIME's tabular default is ``0.75 * sqrt(p)``.
     ``base_values`` holds the intercept :math:`\beta_0`. Nothing ties
     :math:`\sum_i \phi_i` to ``f(x) - v(∅)``: LIME's attributions break efficiency.
-    A width so small that the kernel leaves fewer than ``p + 1`` coalitions with
-    usable weight cannot determine the fit: the minimum-norm solution is returned with
-    a ``RuntimeWarning``, as :func:`kernel_shap` does.
+    A width so small that the kernel leaves fewer than ``p + 1`` coalitions with usable
+    weight cannot determine the fit: the minimum-norm solution is returned with a
+    ``RuntimeWarning``, as :func:`kernel_shap` does.
     """
     width = _check_width(width)
     X, single, design, values, names = _prepare(
@@ -507,8 +517,8 @@ def lime(
     if rank < p + 1:
         _singular_warning(
             f"LIME's kernel with width={width:g} leaves too few coalitions with usable "
-            f"weight to determine the {p + 1} coefficients (rank {rank}); returning the "
-            f"minimum-norm solution. Raise width (LIME's default is 0.75 * sqrt(p) = "
-            f"{0.75 * np.sqrt(p):.3g})"
+            f"weight to determine the {p + 1} coefficients (rank {rank}); returning "
+            f"the minimum-norm solution. Raise width (LIME's default is "
+            f"0.75 * sqrt(p) = {0.75 * np.sqrt(p):.3g})"
         )
     return _explanation(coef[1:].T, coef[0], X, single, names)
