@@ -149,12 +149,12 @@ def test_completeness_power_matches_the_claimed_detectable_bias():
     se = np.ones((5, 20))
     signs = np.where(rng.random((5, 20)) < 0.5, -1.0, 1.0)
 
-    def rate(shift, runs=2000):
+    def rate(shift, runs=1000):
         hits = [mean_z2_test(rng.standard_normal((5, 20)) + shift * signs, se,
                              level=0.01 / 4).rejected for _ in range(runs)]
         return np.mean(hits)
 
-    assert abs(rate(c) - 0.9) < 0.03          # binomial sd about 0.007
+    assert abs(rate(c) - 0.9) < 0.035         # binomial sd about 0.0095
     assert rate(c / 2) < 0.3
 
 
