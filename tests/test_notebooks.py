@@ -329,8 +329,9 @@ def test_numbers_in_the_markdown_are_the_glued_values(built, md):
     text = markdown_text(nb).replace("\\", "")
     # Figure captions move to just after the cell that draws the figure: their numbers
     # are checked apart from the ordered check of the running text.
-    prose = re.sub(r"(?ms)^```\{glue:figure\}.*?^```$", "", md.read_text(encoding="utf-8"))
-    caption_text = "\n".join(re.findall(r"(?ms)^```\{glue:figure\}.*?^```$", md.read_text(encoding="utf-8")))
+    source = built[1]["runs"][md.stem].text  # the chapter as exported
+    prose = re.sub(r"(?ms)^```\{glue:figure\}.*?^```$", "", source)
+    caption_text = "\n".join(re.findall(r"(?ms)^```\{glue:figure\}.*?^```$", source))
     for source, ordered in ((prose, True), (caption_text, False)):
         position = 0
         for match in GLUE_TEXT.finditer(source):
