@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from chapter4_models import N_BACKGROUND, X_DISK, disk_network
 
 import companion
-from companion.datasets import disk
 from companion.game import coalition_masks
 from companion.kernel import constrained_fit
 from companion.missing import marginal_game
-from companion.models import DiskNet, predict_fn, train_classifier
 
 TOL = 1e-6  # about the chapter's measured float32 tolerance 2 delta for the disk network
 
@@ -47,12 +45,8 @@ def ten():
 @pytest.fixture(scope="module")
 def disk_setting():
     """The chapter's disk network, background and explained point."""
-    data = disk(n=5000, seed=2020)
-    torch.manual_seed(2020)
-    net = DiskNet(hidden=10)
-    train_classifier(net, data.X_train, data.y_train, epochs=300, lr=0.05, seed=2020)
-    f = predict_fn(net, "probability")
-    x, background = np.array([1.3, 0.0]), data.X_train[:100]
+    data, _, f = disk_network()
+    x, background = X_DISK, data.X_train[:N_BACKGROUND]
     exact = companion.shapley_values(marginal_game(f, x, background))
     return {"data": data, "f": f, "x": x, "background": background, "exact": exact}
 

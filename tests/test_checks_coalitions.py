@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chapter4_models import ten_feature_network
 
 import companion
 
@@ -77,16 +78,7 @@ def test_error_std_is_inf_only_when_nothing_is_sampled():
 
 def _ten_feature_network():
     """Chapter 4's ten-feature tanh network, as the page builds it."""
-    p10 = 10
-    rng10 = np.random.default_rng(10)
-    W10 = rng10.normal(size=(p10, 8)) / np.sqrt(p10)
-    a10 = rng10.normal(size=8)
-
-    def f10(X):
-        return np.tanh(np.asarray(X, dtype=float) @ W10) @ a10
-
-    background10 = rng10.normal(size=(20, p10))
-    x10 = rng10.normal(size=p10)
+    f10, x10, background10 = ten_feature_network()
     exact = companion.shapley_values(companion.marginal_game(f10, x10, background10))
     return f10, x10, background10, exact
 

@@ -16,23 +16,19 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from chapter4_models import N_BACKGROUND, X_DISK, disk_network, ten_feature_network
 from threadpoolctl import threadpool_limits
 
 import companion
-from companion.datasets import disk
 from companion.kernel import lime
 from companion.missing import marginal_game
-from companion.models import DiskNet, predict_fn, train_classifier
+from companion.models import DiskNet
 
 
 def chapter_4_numbers() -> dict[str, np.ndarray]:
     """The computations behind chapter 4's glued numbers, as the chapter runs them."""
-    data = disk(n=5000, seed=2020)
-    torch.manual_seed(2020)
-    net = DiskNet(hidden=10)
-    train_classifier(net, data.X_train, data.y_train, epochs=300, lr=0.05, seed=2020)
-    f = predict_fn(net, "probability")
-    x, background = np.array([1.3, 0.0]), data.X_train[:100]
+    data, net, f = disk_network()
+    x, background = X_DISK, data.X_train[:N_BACKGROUND]
     ours = companion.kernel_shap(f, x, background)
     out = {
         "weights": torch.cat([p.detach().ravel() for p in net.parameters()]).numpy(),
@@ -42,15 +38,7 @@ def chapter_4_numbers() -> dict[str, np.ndarray]:
         "exact": companion.shapley_values(marginal_game(f, x, background)),
         "lime": lime(f, x, background, n_samples=2, width=0.75 * np.sqrt(2)).values,
     }
-    p10 = 10
-    rng10 = np.random.default_rng(10)
-    W10 = rng10.normal(size=(p10, 8)) / np.sqrt(p10)
-    a10 = rng10.normal(size=8)
-
-    def f10(X):
-        return np.tanh(np.asarray(X, dtype=float) @ W10) @ a10
-
-    background10, x10 = rng10.normal(size=(20, p10)), rng10.normal(size=p10)
+    f10, x10, background10 = ten_feature_network()
     out["exact10"] = companion.shapley_values(marginal_game(f10, x10, background10))
     out["kernel_shap10"] = companion.kernel_shap(f10, x10, background10, n_samples=200,
                                                  rng=0).values
