@@ -146,6 +146,18 @@ def chromium(browser: str, driver: str):
             web.quit()
 
 
+# Awaited inside the async function of a page script: every image decoded, MathJax
+# typeset and the fonts loaded, so what is measured or printed is the final page.
+SETTLE_JS = r"""
+  const imgs = Array.from(document.images);
+  imgs.forEach(img => { img.loading = "eager"; });
+  await Promise.all(imgs.map(img => img.decode().catch(() => null)));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  if (document.fonts && document.fonts.ready) { await document.fonts.ready; }
+""".lstrip("\n")
+
 # Runs in the page: wait for fonts, images and MathJax, then report what we check.
 INSPECT_JS = r"""
 const expectedImages = arguments[0];
@@ -158,14 +170,7 @@ const done = arguments[arguments.length - 1];
     if (document.readyState === "complete" && document.images.length >= expectedImages) break;
     await sleep(100);
   }
-  const imgs = Array.from(document.images);
-  imgs.forEach(img => { img.loading = "eager"; });
-  await Promise.all(imgs.map(img => img.decode().catch(() => null)));
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
-  if (document.fonts && document.fonts.ready) { await document.fonts.ready; }
-  const article = document.querySelector("article") || document.querySelector("main") || document.body;
+""" + SETTLE_JS + r"""  const article = document.querySelector("article") || document.querySelector("main") || document.body;
   const images = imgs.map(img => ({
     src: img.currentSrc || img.src,
     alt: img.getAttribute("alt"),

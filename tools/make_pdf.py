@@ -49,14 +49,7 @@ const done = arguments[arguments.length - 1];
   for (let waited = 0; document.readyState !== "complete" && waited < 60000; waited += 100) {
     await sleep(100);
   }
-  const imgs = Array.from(document.images);
-  imgs.forEach(img => { img.loading = "eager"; });
-  await Promise.all(imgs.map(img => img.decode().catch(() => null)));
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
-  if (document.fonts && document.fonts.ready) { await document.fonts.ready; }
-  // Exercise solutions are collapsed dropdowns on the site; print them open.
+""" + browser_check.SETTLE_JS + r"""  // Exercise solutions are collapsed dropdowns on the site; print them open.
   document.querySelectorAll(".solution.toggle-hidden, .solution .toggle-hidden")
           .forEach(el => el.classList.remove("toggle-hidden"));
   document.querySelectorAll("details.solution, .solution details")
