@@ -181,3 +181,32 @@ def test_a_function_that_returns_the_placeholder_is_not_answered():
         return ...
 
     assert check("ch2-weight-function", my_weight).status == "not answered yet"
+
+
+def _ch3_by_hand_values(shift=0.0):
+    """Chapter 3's "marginal or conditional, by hand" computation, with the conditional
+    mean optionally shifted (a biased sampler)."""
+    from companion.missing import conditional_game, marginal_game
+
+    rho = 0.8
+    cov = np.array([[1.0, rho], [rho, 1.0]])
+    x = np.array([1.0, 1.0])
+    bg = np.random.default_rng(11).multivariate_normal([0, 0], cov, size=20_000)
+
+    def f(X):
+        return X[:, 0] + X[:, 1] + shift * ~np.isclose(X[:, 1], x[1])
+
+    only_1 = np.array([[True, False]])
+    v_marg = marginal_game(f, x, bg)(only_1)[0]
+    game = conditional_game(f, x, [0, 0], cov, n_samples=20_000, rng=12)
+    return np.array([v_marg, game(only_1)[0]]), 5 / np.sqrt(20_000)
+
+
+def test_ch3_by_hand_check_rejects_a_bias_of_seven_standard_errors():
+    """The exercise's assert (5 Monte-Carlo standard errors, rtol=0) holds for the honest
+    games and fails when the filled-in x2 is off by 0.05, seven standard errors."""
+    values, atol = _ch3_by_hand_values()
+    np.testing.assert_allclose(values, [1.0, 1.8], rtol=0, atol=atol)
+    biased, _ = _ch3_by_hand_values(shift=0.05)
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(biased, [1.0, 1.8], rtol=0, atol=atol)
