@@ -32,7 +32,7 @@ the
 same memoised game (so this compares the estimators' own work; the model cost is the
 same for both at equal budgets).
 
-Run ``python -m benchmarks.estimators [--quick|--book|--medium]``; ``make bench`` runs
+Run ``python -m benchmarks.estimators [--quick|--book]``; ``make bench`` runs
 it in full.
 """
 
@@ -62,7 +62,7 @@ FULL = {
     "ps": (8, 12, 16, 20),
     "budgets": ("2p+2", 200, 500, 2000),
     "rows": 5,
-    "seeds": 2,
+    "seeds": 4,
 }
 BOOK = {
     "families": ("mlp", "soum"),
@@ -70,14 +70,6 @@ BOOK = {
     "budgets": ("2p+2", 200),
     "rows": 4,
     "seeds": 3,
-}
-#: What fits in about half an hour on two shared cores (the committed measured table).
-MEDIUM = {
-    "families": FAMILIES,
-    "ps": (8, 12, 16),
-    "budgets": ("2p+2", 200, 500, 2000),
-    "rows": 5,
-    "seeds": 2,
 }
 QUICK = {
     "families": ("soum", "linear"),
@@ -280,26 +272,58 @@ def run(
     tune: bool = False,
     slow: bool = False,
     progress=None,
+    jobs: int = 1,
 ) -> list[dict]:
     """All cells of ``config`` (default: :data:`FULL`, or :data:`QUICK` with ``quick``).
 
     ``progress(results)`` is called after each cell (the command line writes the JSON
-    there, so a long run keeps what it finished).
+    there, so a long run keeps what it finished). ``jobs > 1`` runs the cells in that
+    many worker processes, one thread each.
     """
     config = config or (QUICK if quick else FULL)
     seed0 = TUNING_SEED if tune else REPORT_SEED
+    cells = [
+        (fam, p, B, config["rows"], config["seeds"], seed0, None, slow)
+        for fam in config["families"]
+        for p in config["ps"]
+        for B in config["budgets"]
+    ]
     results = []
-    for fam in config["families"]:
-        for p in config["ps"]:
-            for B in config["budgets"]:
-                results.append(
-                    run_cell(
-                        fam, p, B, config["rows"], config["seeds"], seed0, slow=slow
-                    )
-                )
-                if progress is not None:
-                    progress(results)
-    return results
+    if jobs <= 1:
+        for cell in cells:
+            results.append(run_cell(*cell))
+            if progress is not None:
+                progress(results)
+        return results
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    # one thread per worker: the cells run side by side, each timed on one core
+    with cf.ProcessPoolExecutor(
+        jobs, mp_context=mp.get_context("spawn"), initializer=_one_thread
+    ) as pool:
+        futures = [pool.submit(run_cell, *cell) for cell in cells]
+        done = {}
+        for future in cf.as_completed(futures):
+            done[futures.index(future)] = future.result()
+            if progress is not None:
+                progress([done[k] for k in sorted(done)])
+    return [done[k] for k in range(len(cells))]
+
+
+def _one_thread() -> None:
+    """Pin BLAS and numba to one thread in a worker process."""
+    import os
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
 
 
 def ratio_table(results: list[dict]) -> str:
@@ -376,7 +400,8 @@ def ratios(results: list[dict]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the tables; ``--quick`` smoke sizes, ``--book`` the appendix's sizes,
-    ``--tune`` the tuning seeds."""
+    ``--tune`` the tuning seeds, ``--jobs N`` N worker processes, ``--ps 16,20`` some
+    feature counts only, ``--json PATH`` the results as they come."""
     import json
 
     argv = sys.argv[1:] if argv is None else argv
@@ -385,25 +410,42 @@ def main(argv: list[str] | None = None) -> int:
         if "--quick" in argv
         else BOOK
         if "--book" in argv
-        else MEDIUM
-        if "--medium" in argv
         else FULL
     )
     started = time.perf_counter()
     path = Path(argv[argv.index("--json") + 1]) if "--json" in argv else None
 
+    seen: set = set()
+
+    def newest(results):
+        """The cell that finished last (in parallel runs, not the last in order)."""
+        for r in results:
+            key = (r["family"], r["p"], r["B_label"])
+            if key not in seen:
+                seen.add(key)
+                return r
+        return results[-1]
+
     def progress(results):
         if path is not None:
             path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-        last = results[-1]
+        last = newest(results)
         print(
             f"{last['family']} p={last['p']} B={last['B']}: ratio "
             f"{last.get('mse_ratio', float('nan')):.2f} ({last.get('best_peer')})",
             flush=True,
         )
 
+    jobs = int(argv[argv.index("--jobs") + 1]) if "--jobs" in argv else 1
+    if "--ps" in argv:  # a subset of the feature counts, e.g. --ps 16,20
+        ps = tuple(int(v) for v in argv[argv.index("--ps") + 1].split(","))
+        config = {**config, "ps": ps}
     results = run(
-        config=config, tune="--tune" in argv, slow="--slow" in argv, progress=progress
+        config=config,
+        tune="--tune" in argv,
+        slow="--slow" in argv,
+        progress=progress,
+        jobs=jobs,
     )
     print(table(results))
     print(markdown_table(ratios(results)))

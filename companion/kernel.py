@@ -16,17 +16,23 @@ squares. They differ in the weight a coalition gets:
 
 The coalitions come from :func:`companion.coalitions.coalition_design`: whole coalition
 sizes are enumerated while their kernel share of the budget covers them (sizes 1 and p-1
-first), the rest is sampled without repeats, stratified by size. Kernel SHAP picks one
-of two designs by the budget ``B`` (see :func:`kernel_shap` and the appendix "Choosing
-coalitions"): below ``2p(p+1)`` coalitions, complementary pairs ``(S, N \ S)`` (Covert &
-Lee 2021) and the linear fit; from there on, single coalitions and a 2-additive fit
-(Pelegrina et al. 2023) with its interaction terms shrunk by ridge regression, the
-shrinkage chosen by leave-one-out error. Both report a standard error per attribution
-from the design's own variance formula (:func:`fit_error_std`).
+first), the rest is sampled without repeats, stratified by size. By default
+(``design="auto"``, see :func:`kernel_shap` and the appendix "Choosing coalitions")
+Kernel SHAP samples complementary pairs ``(S, N \ S)`` (Covert & Lee 2021) and fits a
+surrogate with a term per feature, per pair and per triple of features (a 3-additive
+model, Pelegrina et al. 2023), its interaction terms shrunk by ridge regression with the
+strength chosen by leave-one-pair-out error; it reports the surrogate's Shapley values.
+When the budget buys sizes 1 and p-1 only, it interpolates each feature's first and
+last marginal contribution, calibrated by efficiency (:func:`calibrated_ends`).
+``design="paired"`` is the classic linear fit on pairs, ``design="unpaired"`` single
+coalitions and a 2-additive fit. Every design reports a standard error per attribution
+from its own variance formula (:func:`fit_error_std`).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import warnings
 from collections.abc import Sequence
 
@@ -45,13 +51,14 @@ from .weights import lime_kernel
 
 __all__ = [
     "CoalitionDesign",
+    "auto_order",
+    "calibrated_ends",
     "coalition_design",
     "constrained_fit",
     "default_budget",
     "fit_error_std",
     "kernel_shap",
     "lime",
-    "unpaired_threshold",
 ]
 
 
@@ -99,11 +106,10 @@ def _feature_names(feature_names, x, background, p: int) -> list[str] | None:
     return [str(n) for n in names]
 
 
-def _prepare(f, x, background, n_samples, rng, feature_names, paired=None):
+def _prepare(f, x, background, n_samples, rng, feature_names, paired: bool):
     """Check every argument, then pick the design and evaluate ``v`` on it.
 
-    Every argument is validated before the first model call. ``paired=None`` lets the
-    budget choose the design (:func:`unpaired_threshold`).
+    Every argument is validated before the first model call.
     """
     _check_model(f)
     X, single = _rows(x)
@@ -112,8 +118,6 @@ def _prepare(f, x, background, n_samples, rng, feature_names, paired=None):
     names = _feature_names(feature_names, x, background, p)
     budget = _check_budget(n_samples, p)
     rng = _as_rng(rng)
-    if paired is None:
-        paired = budget < unpaired_threshold(p)
     design = coalition_design(p, budget, rng, paired=paired)
     values = _masked_values(f, X, bg, design.masks)
     return X, single, design, values, names
@@ -132,6 +136,19 @@ def _explanation(values, base_values, X, single, feature_names, error_std=None):
         feature_names=feature_names,
         error_std=error_std,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries (found once: it is slow)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context in which numpy's BLAS runs on one thread (same bits on any core count)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _singular_warning(message: str) -> None:
@@ -203,53 +220,131 @@ def _linear_fit(Z, w, y, delta):
     phi[:, :-1] = beta.T
     phi[:, -1] = delta - beta.sum(axis=0)
     A_pinv = np.linalg.pinv(A, hermitian=True)
-    return phi, (
-        X,
-        t - X @ beta,
-        np.broadcast_to(A_pinv, (m,) + A.shape),
-        np.eye(p - 1),
-    )
+    Xw = root * X
+    XA = Xw @ A_pinv  # (k, p - 1): M = XA^T maps weighted targets to phi_{<p}
+    return phi, (root * (t - X @ beta), [(np.arange(m), XA.T, XA, Xw)])
 
 
 # -------------------------------------------------------------------------- 2-additive
 #: Ridge strengths tried for the interaction terms, relative to the largest squared
 #: singular value of the (weighted, linear part projected out) interaction columns;
 #: ``inf`` drops the interactions (the linear fit).
-RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, np.inf)
+RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 0.3, 1.0, 10.0, np.inf)
+#: The smallest relative strength tried when the coalitions do not determine every
+#: interaction term (fewer independent rows than terms): leave-one-out cannot judge a
+#: fit that nearly interpolates, and prefers it wrongly.
+MIN_RIDGE_UNDETERMINED = 1e-2
 
 
-def unpaired_threshold(p: int) -> int:
-    """The budget ``2p(p+1)`` from which :func:`kernel_shap` fits the 2-additive model.
+#: The largest number of interaction terms (pairs, triples) ``design="auto"`` fits.
+MAX_INTERACTION_TERMS = 1500
 
-    Four times the ``p(p+1)/2`` unknowns of a 2-additive fit. Below it the fit is
-    under-determined or noisy, and complementary pairs do better: paired samples make
-    the linear fit exact for every game with interactions of order at most two.
+
+def auto_order(p: int) -> int:
+    """The order of the surrogate ``design="auto"`` fits for ``p`` features.
+
+    3 (terms for single features, pairs and triples) while
+    :math:`\binom{p}{2} + \binom{p}{3}` stays within
+    :data:`MAX_INTERACTION_TERMS` (``p <= 20``), else 2 while :math:`\binom{p}{2}` does
+    (``p <= 55``), else 1 (the linear fit).
     """
-    return 2 * p * (p + 1)
+    from math import comb
+
+    if comb(p, 2) + comb(p, 3) <= MAX_INTERACTION_TERMS:
+        return 3
+    return 2 if comb(p, 2) <= MAX_INTERACTION_TERMS else 1
 
 
-def _pair_columns(p: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(p, 1)
+def _interaction_sets(p: int, order: int) -> list[np.ndarray]:
+    """Index arrays ``(count, k)`` of every feature set of size ``k = 2..order``."""
+    return [
+        np.array(list(itertools.combinations(range(p), k)), dtype=np.int64).reshape(
+            -1, k
+        )
+        for k in range(2, min(order, p) + 1)
+    ]
 
 
-def _two_additive_fit(Z, w, y, delta):
-    r"""Fit :math:`g(S) = \sum_{i \in S} a_i + \sum_{\{i,j\} \subseteq S} a_{ij}` to
-    ``y = v(S) - v(∅)`` with ``g(N) = delta``, and return its Shapley values
-    :math:`\phi_i = a_i + \frac12 \sum_{j \ne i} a_{ij}`.
+def _complement_pairs(Z: np.ndarray):
+    """Rows ``(r1, r2)`` holding complementary coalitions, and the rows left single."""
+    masks = np.asarray(Z) > 0.5
+    keys = {row.tobytes(): r for r, row in enumerate(masks)}
+    partner = np.array([keys.get((~row).tobytes(), -1) for row in masks])
+    idx = np.arange(len(masks))
+    first = (partner > idx)
+    return idx[first], partner[first], idx[partner < 0]
 
-    The interaction coefficients get a ridge penalty ``lam * sum a_ij^2`` (the linear
+
+def _cv_score(e, diag, r1, r2, pair, single):
+    r"""Leave-one-unit-out error: a complementary pair is left out as a whole.
+
+    For a unit ``u`` of rows, the residual it would have if left out is
+    :math:`((I - H)_{uu})^{-1} e_u` (``H`` the ridge hat matrix; ``diag`` and ``pair``
+    hold the entries of ``I - H`` on the diagonal and between the two rows of each
+    pair); the score sums their squares. A pair leaves together because its two
+    coalitions inform each other's fit (one is the other's complement), which makes
+    single-row leave-one-out optimistic. A fit that interpolates a unit (``I - H``
+    singular there) cannot be scored: ``inf``.
+    """
+    tiny = 1e-9
+    d1, d2 = diag[r1], diag[r2]
+    det = d1 * d2 - pair**2
+    if np.any(diag[single] < tiny) or np.any(det < tiny * tiny):
+        return np.full(e.shape[1], np.inf)
+    score = ((e[single] / diag[single, None]) ** 2).sum(axis=0)
+    e1, e2 = e[r1], e[r2]
+    c1 = (d2[:, None] * e1 - pair[:, None] * e2) / det[:, None]
+    c2 = (d1[:, None] * e2 - pair[:, None] * e1) / det[:, None]
+    return score + (c1**2 + c2**2).sum(axis=0)
+
+
+def _thin_svd(B: np.ndarray):
+    """``U, s, Vt`` of ``B`` with singular values below ``1e-7 s_max`` dropped.
+
+    From the eigen-decomposition of the smaller Gram matrix (``B B^T`` or ``B^T B``):
+    several times faster than an SVD of a wide or tall ``B``; the cut-off keeps only the
+    singular values the squared matrix resolves.
+    """
+    k, d = B.shape
+    if min(k, d) == 0:
+        return np.zeros((k, 0)), np.zeros(0), np.zeros((0, d))
+    if k <= d:
+        ev, U = np.linalg.eigh(B @ B.T)
+    else:
+        ev, V = np.linalg.eigh(B.T @ B)
+    ev = ev[::-1]
+    keep = ev > (1e-7) ** 2 * max(ev[0], 0.0)
+    s = np.sqrt(ev[keep])
+    if k <= d:
+        U = U[:, ::-1][:, keep]
+        return U, s, (U.T @ B) / s[:, None]
+    V = V[:, ::-1][:, keep]
+    return (B @ V) / s[None, :], s, V.T
+
+
+def _k_additive_fit(Z, w, y, delta, order: int = 3):
+    r"""Fit a ``order``-additive surrogate to ``y = v(S) - v(∅)`` with ``g(N) = delta``.
+
+    :math:`g(S) = \sum_{T \subseteq S,\ 1 \le |T| \le k} a_T` (``k = order``), and its
+    Shapley values :math:`\phi_i = \sum_{T \ni i} a_T / |T|`. The interaction
+    coefficients (``|T| >= 2``) get a ridge penalty ``lam * sum a_T^2`` (the linear
     ones none); ``lam`` is picked per explained row from :data:`RIDGE_GRID` by the
-    leave-one-out error :math:`\sum_r (e_r / (1 - h_{rr}))^2` of the weighted fit.
-    Because the linear terms are not penalised, the residual is orthogonal to every
-    linear function: with all coalitions the result is the exact Shapley value for every
-    ``lam``.
+    leave-one-unit-out error of :func:`_cv_score` (a complementary pair left out as a
+    whole; ``lam = inf``: the linear fit), strengths below
+    :data:`MIN_RIDGE_UNDETERMINED` skipped when the coalitions do not determine every
+    term. Because the linear terms are not penalised, the
+    residual is orthogonal to every linear function: with all coalitions the result is
+    the exact Shapley value for every ``lam``. Returns ``(phi, fit)`` for
+    :func:`fit_error_std`, or ``None`` when the linear part alone is undetermined.
     """
     Z = np.asarray(Z, dtype=float)
     k, p = Z.shape
     m = len(delta)
-    ii, jj = _pair_columns(p)
+    sets = _interaction_sets(p, order)
     Xl, t = _reduced(Z, y, delta)
-    Xi = Z[:, ii] * Z[:, jj] - Z[:, -1:]
+    Xi = np.concatenate(
+        [np.prod(Z[:, T], axis=2) for T in sets] + [np.zeros((k, 0))], axis=1
+    ) - Z[:, -1:]
     root = np.sqrt(w)[:, None]
     A, B, b = root * Xl, root * Xi, root * t
     Qa, Ra = np.linalg.qr(A)
@@ -258,23 +353,34 @@ def _two_additive_fit(Z, w, y, delta):
     Bp = B - Qa @ (Qa.T @ B)
     bp = b - Qa @ (Qa.T @ b)
     h_lin = np.einsum("ij,ij->i", Qa, Qa)
-    U, sv, Vt = np.linalg.svd(Bp, full_matrices=False)
-    keep = sv > 1e-10 * sv[0] if sv.size else np.zeros(0, bool)
-    U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
+    U, sv, Vt = _thin_svd(Bp)
     Ub = U.T @ bp
+    r1, r2, single = _complement_pairs(Z)
+    # I - H = P + U diag(lam / (s^2 + lam)) U^T, with P the projector off the span of
+    # the linear columns and U: written so, a nearly interpolating fit keeps its
+    # leave-one-out residuals accurate (no 0/0 from e and 1 - h computed apart)
+    e_off = bp - U @ Ub
+    p_diag = np.clip(1.0 - h_lin - (U**2).sum(axis=1), 0.0, None)
+    p_pair = -np.einsum("ij,ij->i", Qa[r1], Qa[r2]) - np.einsum(
+        "ij,ij->i", U[r1], U[r2]
+    )
     best_score = np.full(m, np.inf)
     best_c, best_lam = np.zeros((B.shape[1], m)), np.full(m, np.inf)
+    determined = sv.size == B.shape[1]
     for rel in RIDGE_GRID:
+        if not determined and rel < MIN_RIDGE_UNDETERMINED:
+            continue
         if np.isinf(rel) or not sv.size:
-            c, e, h = np.zeros((B.shape[1], m)), bp, h_lin
-            lam = np.inf
+            lam, kept = np.inf, np.ones(sv.size)
+            c = np.zeros((B.shape[1], m))
         else:
             lam = rel * sv[0] ** 2
-            shrink = sv / (sv**2 + lam)
-            c = Vt.T @ (shrink[:, None] * Ub)
-            e = bp - U @ ((sv * shrink)[:, None] * Ub)
-            h = h_lin + (U**2) @ (sv * shrink)
-        score = ((e / np.clip(1.0 - h, 1e-9, None)[:, None]) ** 2).sum(axis=0)
+            kept = lam / (sv**2 + lam)
+            c = Vt.T @ ((sv / (sv**2 + lam))[:, None] * Ub)
+        e = e_off + U @ (kept[:, None] * Ub)
+        diag = p_diag + (U**2) @ kept
+        pair = p_pair + (U[r1] * U[r2]) @ kept
+        score = _cv_score(e, diag, r1, r2, pair, single)
         better = score < best_score
         best_score[better], best_c[:, better], best_lam[better] = (
             score[better],
@@ -282,37 +388,94 @@ def _two_additive_fit(Z, w, y, delta):
             lam,
         )
     a = np.linalg.solve(Ra, Qa.T @ (b - B @ best_c))
-    half = np.zeros((p - 1, len(ii)))
-    for col, (i, j) in enumerate(zip(ii, jj)):
-        if i < p - 1:
-            half[i, col] = 0.5
-        if j < p - 1:
-            half[j, col] = 0.5
-    L = np.concatenate([np.eye(p - 1), half], axis=1)
-    theta = np.concatenate([a, best_c])
+    share = [np.zeros((p - 1, len(T))) for T in sets]
+    for S, T in zip(share, sets):
+        cols = np.repeat(np.arange(len(T)), T.shape[1])
+        rows = T.reshape(-1)
+        inside = rows < p - 1
+        S[rows[inside], cols[inside]] = 1.0 / T.shape[1]
+    L_B = np.concatenate(share + [np.zeros((p - 1, 0))], axis=1)
     phi = np.empty((m, p))
-    phi[:, :-1] = (L @ theta).T
+    phi[:, :-1] = (a + L_B @ best_c).T
     phi[:, -1] = delta - phi[:, :-1].sum(axis=1)
-    X = np.concatenate([Xl, Xi], axis=1)
-    G = X.T @ (w[:, None] * X)
-    A_inv = np.empty((m,) + G.shape)
-    for col in range(m):
-        pen = np.zeros(G.shape[0])
-        if np.isinf(best_lam[col]):
-            pen[p - 1 :] = 0.0
-            sub = np.linalg.pinv(G[: p - 1, : p - 1], hermitian=True)
-            A_inv[col] = 0.0
-            A_inv[col][: p - 1, : p - 1] = sub
-        else:
-            pen[p - 1 :] = best_lam[col]
-            A_inv[col] = np.linalg.pinv(G + np.diag(pen), hermitian=True)
-    return phi, (X, t - X @ theta, A_inv, L)
+    E = b - A @ a - B @ best_c
+    # phi_{<p} = M b with M = Ra^-1 Qa^T + (L_B - Ra^-1 Qa^T B) V D U^T,
+    # D = diag(s / (s^2 + lam)); the hat matrix is F F^T, F = [Qa, U sqrt(s^2/(s^2+lam))]
+    base = np.linalg.solve(Ra, Qa.T)
+    KV = (L_B - base @ B) @ Vt.T
+    groups = []
+    for lam in np.unique(best_lam):
+        cols = np.flatnonzero(best_lam == lam)
+        if np.isinf(lam):
+            groups.append((cols, base, Qa, Qa))
+            continue
+        D = sv / (sv**2 + lam)
+        F = np.concatenate([Qa, U * np.sqrt(sv * D)], axis=1)
+        groups.append((cols, base + (KV * D) @ U.T, F, F))
+    return phi, (E, groups)
+
+
+# ---------------------------------------------------------------- first and last only
+def _ends_only(design: CoalitionDesign) -> bool:
+    """True when the design holds sizes 1 and p-1 and nothing else (not exact)."""
+    p = design.masks.shape[1]
+    return (
+        not design.exact
+        and len(design.masks) == 2 * p
+        and design.n_enumerated == 2 * p
+        and set(design.sizes.tolist()) == {1, p - 1}
+    )
+
+
+def calibrated_ends(a: np.ndarray, b: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    r"""Shapley values from each player's first and last marginal contribution only.
+
+    With sizes 1 and p-1 alone, player ``i``'s mean marginal contribution is known at
+    the first position, :math:`a_i = v(\{i\}) - v(\varnothing)`, and at the last,
+    :math:`b_i = v(N) - v(N \setminus \{i\})`; the Shapley value is its average over
+    all ``p`` positions. Suppose every player's curve has one shape ``h`` between its
+    two ends: then :math:`\phi_i = a_i + \lambda (b_i - a_i)` with one
+    :math:`\lambda` (the mean of ``h``), and efficiency, :math:`\sum_i \phi_i =
+    \Delta = v(N) - v(\varnothing)`, measures it:
+
+    .. math::
+        \hat\lambda = \frac{\Delta - \sum_i a_i}{\sum_i (b_i - a_i)},\qquad
+        \kappa = \frac{|\sum_i (b_i - a_i)|}{\sum_i |b_i - a_i|},\qquad
+        \lambda = \tfrac12 + \kappa^2\big(\operatorname{clip}(\hat\lambda, 0, 1)
+        - \tfrac12\big),
+
+    .. math::
+        \phi_i = a_i + \lambda\,(b_i - a_i)
+        + \frac1p\Big(\Delta - \sum_j a_j - \lambda \sum_j (b_j - a_j)\Big).
+
+    :math:`\lambda = 1/2` (a straight line between the ends, then the efficiency gap
+    split equally) is what the Kernel SHAP regression returns on these coalitions.
+    :math:`\hat\lambda` is trusted in proportion to :math:`\kappa^2`, the
+    coherence of the gaps :math:`b_i - a_i` (when they cancel in the sum, efficiency
+    says little about each curve). The result is exact for additive games, games with
+    interactions of order at most two (:math:`\hat\lambda = 1/2`), and a single
+    unanimity game :math:`[T \subseteq S]` or "any of ``T``" game
+    :math:`[T \cap S \ne \varnothing]` of any size (:math:`\hat\lambda = 1/|T|`
+    and :math:`1 - 1/|T|`, :math:`\kappa = 1`). ``a`` and ``b`` are ``(m, p)``,
+    ``delta`` ``(m,)``; returns ``(m, p)``, every row summing to its ``delta``.
+    """
+    a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
+    delta = np.asarray(delta, dtype=float).reshape(-1)
+    d = b - a
+    total, spread = d.sum(axis=1), np.abs(d).sum(axis=1)
+    scale = np.maximum(np.abs(delta), np.abs(a).sum(axis=1)) + spread
+    coherent = spread > 1e-12 * np.maximum(scale, 1e-300)
+    safe_total = np.where(np.abs(total) > 0, total, 1.0)
+    lam_hat = np.where(
+        coherent & (np.abs(total) > 0), (delta - a.sum(axis=1)) / safe_total, 0.5
+    )
+    kappa = np.where(coherent, np.abs(total) / np.where(coherent, spread, 1.0), 0.0)
+    lam = 0.5 + kappa**2 * (np.clip(lam_hat, 0.0, 1.0) - 0.5)
+    gap = delta - a.sum(axis=1) - lam * total
+    return a + lam[:, None] * d + (gap / a.shape[1])[:, None]
 
 
 # ---------------------------------------------------------------------------- variance
-_HC_POWER = 0.5
-
-
 def _unit_totals(contrib: np.ndarray, unit: np.ndarray) -> np.ndarray:
     """Sum the rows of ``contrib`` ``(k, ...)`` sharing a unit id: ``(units, ...)``."""
     ids, inverse = np.unique(unit, return_inverse=True)
@@ -321,66 +484,95 @@ def _unit_totals(contrib: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
-    r"""Standard error of each attribution under the design's own sampling, ``(m, p)``.
+def _unit_loo(F, G, e, unit):
+    r"""Each row's weighted residual with its whole sampling unit left out of the fit.
 
-    The fit solves the estimating equations
-    :math:`\sum_r w_r x_r (t_r - x_r^\top\theta) = 0` (plus a fixed ridge term), with
-    :math:`w_r = \pi(|S_r|) \cdot` factor. Linearised at the estimate (Covert & Lee 2021
-    take the same route for paired Kernel SHAP),
-
-    .. math::
-        \operatorname{Var}\hat\theta \approx A^{-1} V A^{-1},\qquad
-        V = \sum_h n_h\Big(1 - \frac{n_h}{N_h}\Big)\,
-            \widehat{\operatorname{Cov}}_h(y_u),
-
-    where :math:`y_u = \sum_{r \in u} w_r x_r e_r` sums the rows of sampling unit ``u``
-    (a complementary pair, or one coalition), :math:`e_r` is the residual, stratum ``h``
-    (a size group) had ``n_h`` of its ``N_h`` units drawn without replacement, and
-    enumerated rows add no variance. Strata with a single unit are pooled (collapsed
-    strata, no finite-population correction: conservative). The attributions are
-    :math:`\phi_{<p} = L\hat\theta` and :math:`\phi_p = \Delta - \sum_{i<p}\phi_i`.
-    A design that samples nothing yet is not exact has an error the design cannot
-    measure: the result is then ``inf``.
+    For unit ``u`` (a complementary pair, or one coalition) the weighted residuals
+    :math:`\tilde e_u = W_u^{1/2} e_u` become :math:`(I - H_{uu})^{-1}\tilde e_u`, with
+    :math:`H_{uu} = F_u G_u^\top` the unit's block of the (weighted) hat matrix; a
+    leverage so close to 1 that the fit interpolates the unit is held at ``1 - 1e-3``.
     """
-    p = design.masks.shape[1]
-    if fit is None or design.exact:
-        m = 1 if fit is None else fit[1].shape[1]
-        return np.zeros((m, p))
-    X, e, A_inv, L = fit
-    m = e.shape[1]
-    sampled = design.stratum >= 0
-    if not sampled.any():
-        return np.full((m, p), np.inf)
-    rows = np.flatnonzero(sampled)
-    Xs = X[rows]
-    lever = w[rows, None] * np.einsum("ri,mij,rj->rm", Xs, A_inv, Xs)
-    e = e[rows] / np.clip(1.0 - lever, 1e-3, None) ** _HC_POWER
-    contrib = (w[rows, None, None] * Xs[:, :, None]) * e[:, None, :]  # (k, d, m)
-    V = np.zeros((m, X.shape[1], X.shape[1]))
+    out = np.empty_like(e)
+    order = np.argsort(unit, kind="stable")
+    bounds = np.flatnonzero(np.diff(unit[order])) + 1
+    for members in np.split(order, bounds):
+        I_H = np.eye(len(members)) - F[members] @ G[members].T
+        I_H = (I_H + I_H.T) / 2
+        lo = np.linalg.eigvalsh(I_H).min()
+        if lo < 1e-3:
+            I_H = I_H + (1e-3 - lo) * np.eye(len(members))
+        out[members] = np.linalg.solve(I_H, e[members])
+    return out
+
+
+def _stratified_cov(pull, design: CoalitionDesign, rows) -> np.ndarray:
+    """``V``: the design's covariance of the summed pulls (see :func:`fit_error_std`)."""
+    d = pull.shape[1]
+    V = np.zeros((d, d))
     lonely = []
     for h, N_h in enumerate(design.population):
         in_h = design.stratum[rows] == h
-        y = _unit_totals(contrib[in_h], design.unit[rows][in_h])
+        y = _unit_totals(pull[in_h], design.unit[rows][in_h])
         n_h = len(y)
         if n_h < 2:
             lonely.append(y)
             continue
         dev = y - y.mean(axis=0)
-        V += n_h * (1 - n_h / N_h) / (n_h - 1) * np.einsum("uim,ujm->mij", dev, dev)
+        V += n_h * (1 - n_h / N_h) / (n_h - 1) * (dev.T @ dev)
     if lonely:
         y = np.concatenate(lonely)
-        if len(y) < 2:
-            y = np.concatenate(
-                [y, np.zeros_like(y)]
-            )  # one lone unit: bounded by y_u^2 * 2
+        if len(y) < 2:  # one lone unit: its variance taken as y_u^2
+            y = np.concatenate([y, np.zeros_like(y)])
         dev = y - y.mean(axis=0)
-        V += len(y) / (len(y) - 1) * np.einsum("uim,ujm->mij", dev, dev)
-    cov_theta = A_inv @ V @ A_inv
-    cov_head = L @ cov_theta @ L.T  # (m, p-1, p-1)
+        V += len(y) / (len(y) - 1) * (dev.T @ dev)
+    return V
+
+
+def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
+    r"""Standard error of each attribution under the design's own sampling, ``(m, p)``.
+
+    Every fit here (the linear one, or a surrogate with ridge-shrunk interaction
+    terms at a fixed strength) is linear in the weighted targets
+    :math:`b_r = \sqrt{w_r}\,t_r`, :math:`w_r = \pi(|S_r|) \cdot` factor:
+    :math:`\hat\phi_{<p} = M b`. Linearised at the estimate (Covert & Lee 2021 take
+    the same route for paired Kernel SHAP),
+
+    .. math::
+        \operatorname{Var}\hat\phi_{<p} \approx
+        \sum_h n_h\Big(1 - \frac{n_h}{N_h}\Big)\,\widehat{\operatorname{Cov}}_h(y_u),
+        \qquad y_u = \sum_{r \in u} M_{\cdot r}\,\tilde e_r,
+
+    where :math:`y_u` sums the rows of sampling unit ``u`` (a complementary pair, or
+    one coalition), :math:`\tilde e_r` is the row's weighted residual when its whole
+    unit is left out of the fit (:func:`_unit_loo`; the plain residual understates the
+    error of a fit with many terms, which pulls its own points close, and the two
+    coalitions of a pair inform each other's fit), stratum ``h`` (a size group) had
+    ``n_h`` of its ``N_h`` units drawn without replacement, and enumerated rows add no
+    variance. Strata with a single unit are pooled (collapsed strata, no
+    finite-population correction: conservative). The last attribution,
+    :math:`\phi_p = \Delta - \sum_{i<p}\phi_i`, has the variance of the sum.
+    A design that samples nothing yet is not exact has an error the design cannot
+    measure: the result is then ``inf``.
+    """
+    p = design.masks.shape[1]
+    if fit is None or design.exact:
+        m = 1 if fit is None else fit[0].shape[1]
+        return np.zeros((m, p))
+    E, groups = fit
+    m = E.shape[1]
+    sampled = design.stratum >= 0
+    if not sampled.any():
+        return np.full((m, p), np.inf)
+    rows = np.flatnonzero(sampled)
     var = np.empty((m, p))
-    var[:, :-1] = np.diagonal(cov_head, axis1=1, axis2=2)
-    var[:, -1] = cov_head.sum(axis=(1, 2))
+    for cols, M, F, G in groups:
+        Ms, Fs, Gs = M[:, rows], F[rows], G[rows]
+        for col in cols:  # one explained row at a time
+            e_r = _unit_loo(Fs, Gs, E[rows, col], design.unit[rows])
+            pull = e_r[:, None] * Ms.T  # row r's pull on phi_{<p}: (k, p - 1)
+            V = _stratified_cov(pull, design, rows)
+            var[col, :-1] = np.diagonal(V)
+            var[col, -1] = V.sum()
     return np.sqrt(np.clip(var, 0.0, None))
 
 
@@ -407,49 +599,71 @@ def kernel_shap(
     :math:`\phi_0 = v(\varnothing)`, the mean of ``f`` over the background; the
     attributions are the Shapley values of the fitted ``g``. The sum runs over the
     coalitions of :func:`coalition_design`: all of them when ``n_samples >= 2**p - 2``
-    (then the result is the exact Shapley value), otherwise enumerated sizes plus
-    sampled coalitions. ``n_samples=None`` uses ``2p + 2048``. The budget picks the
-    design:
+    (then ``g`` is linear and the result is the exact Shapley value), otherwise
+    enumerated sizes plus sampled coalitions. ``n_samples=None`` uses ``2p + 2048``.
+    ``design`` picks the coalitions and the surrogate ``g``:
 
-    * ``n_samples < 2p(p+1)`` (:func:`unpaired_threshold`): complementary pairs and a
-      linear ``g(S) = sum_{i in S} phi_i``, the classic Kernel SHAP fit (Lundberg & Lee
-      2017), exact for games without interactions above order two;
-    * from there on: single coalitions and a 2-additive ``g`` (linear terms plus one
-      term per pair of features, ridge-shrunk, :func:`_two_additive_fit`), whose Shapley
-      values are :math:`\phi_i = a_i + \frac12\sum_j a_{ij}`.
+    * ``"auto"`` (default): complementary pairs ``(S, N \ S)`` and a ``k``-additive
+      :math:`g(S) = \sum_{T \subseteq S, |T| \le k} a_T` with ``k = auto_order(p)``
+      (3 up to ``p = 20``: terms for features, pairs and triples), its interaction
+      terms shrunk by ridge regression with the strength chosen by leave-one-pair-out
+      error (:func:`_k_additive_fit`); :math:`\phi_i = \sum_{T \ni i} a_T/|T|`. With
+      only sizes 1 and p-1 in the budget (``n_samples`` of ``2p`` or ``2p + 1``), the
+      first and last marginal contributions are interpolated, calibrated by efficiency
+      (:func:`calibrated_ends`);
+    * ``"paired"``: complementary pairs and the linear ``g(S) = sum_{i in S} phi_i``,
+      the classic Kernel SHAP fit (Lundberg & Lee 2017), exact for games without
+      interactions above order two;
+    * ``"unpaired"``: single coalitions and a 2-additive ``g`` (linear terms plus one
+      ridge-shrunk term per pair of features), whose Shapley values are
+      :math:`\phi_i = a_i + \frac12\sum_j a_{ij}`.
 
-    ``x`` is one row ``(p,)`` or several ``(m, p)``; several rows share one design, and
-    ``.values`` is then ``(m, p)``. ``.error_std`` holds a standard error per
-    attribution from the design's variance formula (:func:`fit_error_std`). It measures
-    the sampling variation only, not an error that every draw of the design shares: it
-    is zero when the result is exact, and ``inf`` when nothing is sampled but the result
-    is not exact (for example ``n_samples = 2p``: sizes 1 and p-1 only), since such a
-    design cannot measure its own bias. ``design="paired"`` or ``"unpaired"`` forces one
-    of the two (the appendix "Choosing coalitions" compares them); ``"auto"`` lets the
-    budget choose. ``feature_names`` defaults to the columns of ``x`` (or
+    The appendix "Choosing coalitions" compares them. ``x`` is one row ``(p,)`` or
+    several ``(m, p)``; several rows share one design, and ``.values`` is then
+    ``(m, p)``. ``.error_std`` holds a standard error per attribution from the
+    design's variance formula (:func:`fit_error_std`). It measures the sampling
+    variation only, not an error that every draw of the design shares: it is zero when
+    the result is exact, and ``inf`` when nothing is sampled but the result is not
+    exact (for example ``n_samples = 2p``: sizes 1 and p-1 only), since such a design
+    cannot measure its own bias. ``feature_names`` defaults to the columns of ``x`` (or
     ``background``) when it is a pandas DataFrame. Every argument is checked before
     ``f`` is first called. Returns a ``shap.Explanation``.
     """
-    if design not in ("auto", "paired", "unpaired"):
+    if not isinstance(design, str) or design not in ("auto", "paired", "unpaired"):
         raise ValueError(
             f"design must be 'auto', 'paired' or 'unpaired', got {design!r}"
         )
-    paired = None if design == "auto" else design == "paired"
+    auto = design == "auto"
+    order = {"paired": 1, "unpaired": 2}.get(design, 0)
     X, single, design, values, names = _prepare(
-        f, x, background, n_samples, rng, feature_names, paired=paired
+        f, x, background, n_samples, rng, feature_names, paired=order != 2
     )
+    order = order or auto_order(X.shape[1])
     v0, vN, vS = values[:, 0], values[:, 1], values[:, 2:]
     p = X.shape[1]
     w = _kernel_table(p)[design.sizes] * design.factor
     y, delta = (vS - v0[:, None]).T, vN - v0
     fit = None
-    if not design.paired and not design.exact and p > 2:
-        fit = _two_additive_fit(design.masks, w, y, delta)
-    if fit is None:
-        phi, fit = _linear_fit(design.masks, w, y, delta)
-    else:
-        phi, fit = fit
-    error_std = fit_error_std(design, w, fit)
+    if auto and _ends_only(design):  # sizes 1 and p-1 only: calibrated interpolation
+        sizes = design.sizes
+        a = np.empty((len(X), p))
+        b = np.empty((len(X), p))
+        first, last = np.flatnonzero(sizes == 1), np.flatnonzero(sizes == p - 1)
+        a[:, design.masks[first].argmax(axis=1)] = vS[:, first] - v0[:, None]
+        b[:, (~design.masks[last]).argmax(axis=1)] = vN[:, None] - vS[:, last]
+        phi = calibrated_ends(a, b, delta)
+        error_std = np.full((len(X), p), np.inf)
+        return _explanation(phi, v0, X, single, names, error_std)
+    # one BLAS thread for the fit: a parallel matrix product's rounding, and with it the
+    # shrinkage chosen, would otherwise depend on the number of cores
+    with _one_blas_thread():
+        if order > 1 and not design.exact and p > 2:
+            fit = _k_additive_fit(design.masks, w, y, delta, order=order)
+        if fit is None:
+            phi, fit = _linear_fit(design.masks, w, y, delta)
+        else:
+            phi, fit = fit
+        error_std = fit_error_std(design, w, fit)
     if fit is None:
         error_std = np.zeros((len(X), p))
     return _explanation(phi, v0, X, single, names, error_std)

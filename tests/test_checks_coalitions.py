@@ -28,36 +28,75 @@ def _page_number(pattern: str) -> float:
     return float(match.group(1))
 
 
-# ----------------------------------------------------------- the 2-additive demonstration
-def _two_additive(p: int, third: float):
+# ------------------------------------------------------- the 3-additive demonstration
+def _three_additive(p: int, fifth: float, triples: bool = True):
     rng = np.random.default_rng(0)
     a, A = rng.normal(size=p), np.triu(rng.normal(size=(p, p)), 1)
+    terms = [(1, 2, 3, 0.8), (4, 5, 7, -0.6), (0, 3, 6, 0.5)] if triples else []
 
     def f(X):
         X = np.asarray(X, dtype=float)
-        return (
-            X @ a
-            + np.einsum("ri,ij,rj->r", X, A, X)
-            + third * X[:, 0] * X[:, 1] * X[:, 2]
-        )
+        out = X @ a + np.einsum("ri,ij,rj->r", X, A, X)
+        for i, j, k, c in terms:
+            out = out + c * X[:, i] * X[:, j] * X[:, k]
+        return out + fifth * X[:, :5].prod(axis=1)
 
-    exact = a + 0.5 * (A.sum(axis=0) + A.sum(axis=1)) + np.r_[[third / 3] * 3, [0] * 5]
+    exact = a + 0.5 * (A.sum(axis=0) + A.sum(axis=1))
+    for *members, c in terms:
+        exact[members] += c / 3
+    exact[:5] += fifth / 5
     return f, exact
 
 
-@pytest.mark.parametrize("design", ["paired", "unpaired"])
-def test_two_additive_demonstration_fails_on_a_third_order_term(design):
-    """The page's 1e-8 holds on a 2-additive game (p = 8, 60 coalitions) and fails once a
-    third-order term of 0.3 is planted: neither model can hold it."""
-    tol = _page_number(r'assert err2\["paired"\] < ([0-9.e-]+)')
+def _demo_errors(f, exact, p=8):
+    budget = int(_page_number(r"demo_budget = (\d+)"))
+    return {
+        design: np.abs(
+            companion.kernel_shap(
+                f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=1, design=design
+            ).values
+            - exact
+        ).max()
+        for design in ("auto", "paired", "unpaired")
+    }
+
+
+def test_three_additive_demonstration_can_fail():
+    """The page's checks: the default within 1e-8, the other two off by more than 1e-3.
+    A planted order-5 term of 0.3 breaks the first; a game without triples (order two
+    at most) breaks the second, since pairs and pair terms then hold it exactly."""
+    tol = _page_number(r'assert err3\["auto"\] < ([0-9.e-]+)')
+    gap = _page_number(r'assert min\(err3\["paired"\], err3\["unpaired"\]\) > ([0-9.e-]+)')
+    err = _demo_errors(*_three_additive(8, 0.0))
+    assert err["auto"] < tol and min(err["paired"], err["unpaired"]) > gap
+    err = _demo_errors(*_three_additive(8, 0.3))
+    assert not err["auto"] < tol
+    err = _demo_errors(*_three_additive(8, 0.0, triples=False))
+    assert not min(err["paired"], err["unpaired"]) > gap
+
+
+def test_calibrated_ends_demonstration_can_fail():
+    """The unanimity demo: the default exact within 1e-12, the straight line off by more
+    than 0.1. Two unanimity terms of different sizes (one shape no longer fits every
+    feature) break the first; an additive game (the line is exact) breaks the second."""
     p = 8
-    planted = _page_number(r'glue_number\("two_add_planted", ([0-9.]+)\)')
-    for third, ok in ((0.0, True), (planted, False)):
-        f, exact = _two_additive(p, third)
-        est = companion.kernel_shap(
-            f, np.ones(p), np.zeros((1, p)), n_samples=60, rng=1, design=design
-        ).values
-        assert bool(np.abs(est - exact).max() < tol) is ok
+    ones, zero = np.ones(p), np.zeros((1, p))
+    T, U = np.zeros(p, bool), np.zeros(p, bool)
+    T[[0, 2, 5, 6]], U[[1, 3]] = True, True
+
+    def two_terms(X):
+        X = np.asarray(X) > 0.5
+        return X[:, T].all(axis=1) + 2.0 * X[:, U].all(axis=1)
+
+    exact = T / T.sum() + 2.0 * U / U.sum()
+    ends = companion.kernel_shap(two_terms, ones, zero, n_samples=2 * p, rng=0).values
+    assert not np.abs(ends - exact).max() < 1e-12
+    w = np.arange(1.0, p + 1)
+    line = companion.kernel_shap(
+        lambda X: np.asarray(X, float) @ w, ones, zero, n_samples=2 * p, rng=0,
+        design="paired",
+    ).values
+    assert not np.abs(line - w).max() > 0.1
 
 
 # ----------------------------------------------------------------------- error bars
@@ -98,11 +137,17 @@ def test_coverage_floor_rejects_error_bars_half_as_wide():
     errors, widths = np.array(errors), np.array(widths)
     assert np.mean(errors <= 1.96 * widths) >= floor
     assert np.mean(errors <= 1.96 * widths / 2) < floor
+    # the page's second assert (halved bars fall below the floor) fails when the bars
+    # are twice too wide, since halving them then gives bars of the right width
+    wide = 2 * widths
+    assert not np.mean(errors <= 1.96 * wide / 2) < floor
 
 
 # ------------------------------------------------------------------ the curves' checks
-def _curve_checks(smooth_gain, mlp_svarm, soum_svarm, shap_svarm_soum, shap_svarm_mlp):
-    """The page's five asserts on the error-against-budget curves, as one boolean."""
+def _curve_checks(
+    smooth_gain, ends_gain, mlp_svarm, soum_svarm, shap_svarm_soum, shap_svarm_mlp
+):
+    """The page's six asserts on the error-against-budget curves, as one boolean."""
     min_gain, min_gap, max_gap, min_flip = (
         _page_number(
             r"min_gain, min_gap, max_gap, min_flip = " + r"[0-9.]+, " * k + r"([0-9.]+)"
@@ -111,6 +156,7 @@ def _curve_checks(smooth_gain, mlp_svarm, soum_svarm, shap_svarm_soum, shap_svar
     )
     return (
         smooth_gain > min_gain
+        and ends_gain > min_gain
         and mlp_svarm > min_gap
         and soum_svarm < max_gap
         and shap_svarm_soum > min_flip
@@ -119,13 +165,14 @@ def _curve_checks(smooth_gain, mlp_svarm, soum_svarm, shap_svarm_soum, shap_svar
 
 
 def test_curve_checks_reject_each_comparison_turned_around():
-    """Measured on the page: gain 3.5, SVARM gaps 296 and 2.2, flip 4.3 and 1/143. Each
-    check fails when its comparison is lost: no gain from the 2-additive fit (1.0), SVARM
-    as good as the paired fit on the network (1.0) or far behind on the unanimity game
-    (10), and no flip (1.0 either way)."""
+    """Measured on the page: gains 31 and 12, SVARM gaps 298 and 2.2, flip 4.3 and
+    1/143. Each check fails when its comparison is lost: no gain from the default's
+    surrogate or its calibrated ends (1.0), SVARM as good as the paired fit on the
+    network (1.0) or far behind on the unanimity game (10), and no flip (1.0)."""
     measured = {
-        "smooth_gain": 3.5,
-        "mlp_svarm": 296.0,
+        "smooth_gain": 31.0,
+        "ends_gain": 12.0,
+        "mlp_svarm": 298.0,
         "soum_svarm": 2.2,
         "shap_svarm_soum": 4.3,
         "shap_svarm_mlp": 1 / 143,
@@ -133,6 +180,7 @@ def test_curve_checks_reject_each_comparison_turned_around():
     assert _curve_checks(**measured)
     for name, planted in [
         ("smooth_gain", 1.0),
+        ("ends_gain", 1.0),
         ("mlp_svarm", 1.0),
         ("soum_svarm", 10.0),
         ("shap_svarm_soum", 1.0),
@@ -141,9 +189,10 @@ def test_curve_checks_reject_each_comparison_turned_around():
         assert not _curve_checks(**{**measured, name: planted}), name
 
 
-def test_two_additive_gain_on_the_network_is_measured_not_built_in():
-    """The gain check on the page's network games at 500 coalitions passes with the two
-    designs and fails when both arms are the paired design (the switch buys nothing)."""
+def test_default_gain_on_the_network_is_measured_not_built_in():
+    """The gain check on the page's network games at 500 coalitions passes with the
+    default against the paired linear fit, and fails when both arms are the paired
+    linear fit (the surrogate buys nothing)."""
     sys.path.insert(0, str(ROOT))
     from benchmarks.games import make_game
 
@@ -169,5 +218,5 @@ def test_two_additive_gain_on_the_network_is_measured_not_built_in():
 
     min_gain = _page_number(r"min_gain, min_gap, max_gap, min_flip = ([0-9.]+)")
     paired = median_mse("paired")
-    assert paired / median_mse("unpaired") > min_gain
+    assert paired / median_mse("auto") > min_gain
     assert not paired / median_mse("paired") > min_gain

@@ -366,21 +366,18 @@ def soum_model(p: int, seed: int):
     return f, (T * (c / sizes)[:, None]).sum(axis=0)
 
 
-def test_two_designs_by_budget_and_exact_at_full_enumeration():
-    from companion.kernel import unpaired_threshold
-
+def test_designs_and_exact_at_full_enumeration():
+    """The default samples pairs, design="unpaired" single coalitions; every design is
+    exact with all coalitions and keeps efficiency when sampling."""
     p = 6
-    assert unpaired_threshold(p) == 2 * p * (p + 1) == 84
     f, phi = soum_model(p, 3)
     ones, zeros = np.ones(p), np.zeros((1, p))
-    for budget in (
-        40,
-        62,
-    ):  # below the threshold: paired; 62 = 2**6 - 2: all coalitions
-        ex = kernel_shap(f, ones, zeros, n_samples=budget, rng=0)
-        assert np.isclose(ex.values.sum(), phi.sum(), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(ex.error_std, 0.0, rtol=0, atol=0)
+    for design in ("auto", "paired", "unpaired"):
+        for budget in (40, 62):  # 62 = 2**6 - 2: all coalitions
+            ex = kernel_shap(f, ones, zeros, n_samples=budget, rng=0, design=design)
+            assert np.isclose(ex.values.sum(), phi.sum(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ex.error_std, 0.0, rtol=0, atol=0)
     p = 8
     f, phi = soum_model(p, 4)
     d_paired = coalition_design(p, 100, rng=0)
@@ -392,6 +389,12 @@ def test_two_designs_by_budget_and_exact_at_full_enumeration():
     assert not any((~r).tobytes() in keys for r in sampled)  # no complement drawn
     ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=200, rng=0)
     assert np.isclose(ex.values.sum(), phi.sum(), rtol=0, atol=1e-10)
+
+
+def test_auto_order_shrinks_with_p():
+    from companion.kernel import auto_order
+
+    assert [auto_order(p) for p in (3, 20, 21, 55, 56)] == [3, 3, 2, 2, 1]
 
 
 def test_two_additive_fit_is_exact_on_a_two_additive_game():
@@ -409,11 +412,18 @@ def test_two_additive_fit_is_exact_on_a_two_additive_game():
         )
 
     phi = a + 0.5 * (A.sum(axis=0) + A.sum(axis=1))
-    budget = 120  # 2p(p+1) = 112 <= 120 < 126: unpaired, sampled
-    ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=1)
+    budget = 120  # of 126: sampled
+    ex = kernel_shap(
+        f, np.ones(p), np.zeros((1, p)), n_samples=budget, rng=1, design="unpaired"
+    )
     np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-8)
     bad = kernel_shap(
-        lambda X: f(X, 0.3), np.ones(p), np.zeros((1, p)), n_samples=budget, rng=1
+        lambda X: f(X, 0.3),
+        np.ones(p),
+        np.zeros((1, p)),
+        n_samples=budget,
+        rng=1,
+        design="unpaired",
     )
     exact_bad = phi + np.r_[0.1, 0.1, 0.1, np.zeros(p - 3)]
     assert np.abs(bad.values - phi).max() > 0.05
@@ -457,8 +467,9 @@ def test_error_bars_cover_the_exact_value_95_percent_of_the_time(game):
     phi_hat +- 1.96 error_std cover the exact value 93 to 97 % of the time. A single
     instance's coverage varies (0.92 to 0.98 measured over 150 seeds), so the check
     averages over instances, as a reader's many explanations do. 200 coalitions at
-    p = 8 is the unpaired design (threshold 144); 2400 correlated hits give a binomial
-    sd of about 0.5 %."""
+    p = 8 is the default design (pairs, a surrogate with pair and triple terms whose
+    ridge strength is chosen from the data); 2400 correlated hits give a binomial sd
+    of about 0.5 %."""
     p = 8
     make = smooth_game if game == "smooth network" else soum_model
     hits = [_coverage(*make(p, 20 + k), p, 200, 30) for k in range(10)]
@@ -561,3 +572,76 @@ def test_arguments_are_checked_before_any_model_call(kwargs, error, match):
         with pytest.raises((ValueError, TypeError), match="width"):
             lime(f, x, background, n_samples=6, width=width)
     assert calls == []
+
+
+def _games_for_ends(p: int):
+    rng = np.random.default_rng(5)
+    T = np.zeros(p, bool)
+    T[[1, 3, 4]] = True
+    w, P = rng.normal(size=p), np.triu(rng.normal(size=(p, p)), 1)
+    return {
+        "additive": lambda Z: np.asarray(Z, float) @ w,
+        "pairwise": lambda Z: np.asarray(Z, float) @ w
+        + np.einsum("ri,ij,rj->r", np.asarray(Z, float), P, np.asarray(Z, float)),
+        "unanimity": lambda Z: (np.asarray(Z)[:, T] > 0.5).all(axis=1).astype(float),
+        "any of T": lambda Z: (np.asarray(Z)[:, T] > 0.5).any(axis=1).astype(float),
+    }
+
+
+@pytest.mark.parametrize("name", ["additive", "pairwise", "unanimity", "any of T"])
+def test_sizes_1_and_p_minus_1_alone_are_exact_on_common_shape_games(name):
+    """At n_samples = 2p the default design calibrates the first/last interpolation by
+    efficiency: exact for additive, pairwise, unanimity and "any of T" games, where
+    the regression's straight line (design="paired") is not, except on the first two."""
+    p = 7
+    f = _games_for_ends(p)[name]
+    ones, zero = np.ones(p), np.zeros((1, p))
+    exact = kernel_shap(f, ones, zero, n_samples=2**p - 2).values
+    ends = kernel_shap(f, ones, zero, n_samples=2 * p, rng=0)
+    np.testing.assert_allclose(ends.values, exact, rtol=0, atol=1e-12)
+    assert np.all(np.isinf(ends.error_std))
+    line = kernel_shap(f, ones, zero, n_samples=2 * p, rng=0, design="paired").values
+    if name in ("unanimity", "any of T"):
+        assert np.abs(line - exact).max() > 0.05
+
+
+def test_calibrated_ends_falls_back_to_the_line_when_gaps_cancel():
+    """kappa = 0 (the gaps b - a cancel exactly): lambda = 1/2, the regression's line."""
+    from companion.kernel import calibrated_ends
+
+    a = np.array([[1.0, 2.0, 0.5, -1.0]])
+    b = a + np.array([[0.3, -0.3, 0.2, -0.2]])
+    delta = np.array([3.0])
+    line = (a + b) / 2 + (delta - ((a + b) / 2).sum()) / 4
+    np.testing.assert_allclose(calibrated_ends(a, b, delta), line, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(calibrated_ends(a, b, delta).sum(), 3.0, rtol=0,
+                               atol=1e-14)
+
+
+def test_default_fit_is_exact_on_a_three_additive_game_and_a_fifth_order_term_breaks_it():
+    """Sampled pairs plus the surrogate with pair and triple terms recover a game with
+    interactions up to order three exactly (with complementary pairs, order four too);
+    a planted order-5 term (0.4 on features 0-4) moves the estimate away from the true
+    values by more than 1e-3, a hundred thousand times the tolerance of the exact case."""
+    p, rng = 8, np.random.default_rng(3)
+    a = rng.normal(size=p)
+    pairs = [(0, 1, 0.7), (2, 5, -0.4), (3, 6, 0.9)]
+    triples = [(1, 2, 3, 0.8), (4, 5, 7, -0.6)]
+
+    def f(Z, fifth=0.0):
+        Z = np.asarray(Z, float)
+        out = Z @ a
+        for i, j, c in pairs:
+            out = out + c * Z[:, i] * Z[:, j]
+        for i, j, k, c in triples:
+            out = out + c * Z[:, i] * Z[:, j] * Z[:, k]
+        return out + fifth * Z[:, :5].prod(axis=1)
+
+    ones, zero = np.ones(p), np.zeros((1, p))
+    exact = kernel_shap(f, ones, zero, n_samples=2**p - 2).values
+    ex = kernel_shap(f, ones, zero, n_samples=200, rng=2)
+    np.testing.assert_allclose(ex.values, exact, rtol=0, atol=1e-8)
+    g = lambda Z: f(Z, 0.4)  # noqa: E731
+    exact4 = kernel_shap(g, ones, zero, n_samples=2**p - 2).values
+    bad = kernel_shap(g, ones, zero, n_samples=200, rng=2).values
+    assert np.abs(bad - exact4).max() > 1e-3
