@@ -225,7 +225,7 @@ def _linear_fit(Z, w, y, delta):
     return phi, (root * (t - X @ beta), [(np.arange(m), XA.T, XA, Xw)])
 
 
-# -------------------------------------------------------------------------- 2-additive
+# ------------------------------------------------------------------ k-additive surrogate
 #: Ridge strengths tried for the interaction terms, relative to the largest squared
 #: singular value of the (weighted, linear part projected out) interaction columns;
 #: ``inf`` drops the interactions (the linear fit).
@@ -241,7 +241,7 @@ MAX_INTERACTION_TERMS = 1500
 
 
 def auto_order(p: int) -> int:
-    """The order of the surrogate ``design="auto"`` fits for ``p`` features.
+    r"""The order of the surrogate ``design="auto"`` fits for ``p`` features.
 
     3 (terms for single features, pairs and triples) while
     :math:`\binom{p}{2} + \binom{p}{3}` stays within
@@ -271,7 +271,7 @@ def _complement_pairs(Z: np.ndarray):
     keys = {row.tobytes(): r for r, row in enumerate(masks)}
     partner = np.array([keys.get((~row).tobytes(), -1) for row in masks])
     idx = np.arange(len(masks))
-    first = (partner > idx)
+    first = partner > idx
     return idx[first], partner[first], idx[partner < 0]
 
 
