@@ -263,3 +263,18 @@ def test_estimator_benchmark_disqualifies_an_overspending_method(monkeypatch):
     r = estimators.run_cell("linear", 5, 20, rows=1, seeds=1, seed0=7)
     assert r["methods"]["greedy"]["median_mse"] is None
     assert "mse_ratio" not in r
+
+
+def test_estimator_ratio_interval_brackets_the_ratio_and_sees_a_real_gap():
+    """The bootstrap interval holds the ratio of medians; equal errors give [1, 1]; a
+    method twice as wrong on every estimate has its whole interval at 2."""
+    from benchmarks.estimators import ratio_interval
+
+    rng = np.random.default_rng(1)
+    theirs = rng.exponential(size=20)
+    ours = theirs * rng.lognormal(0.0, 0.5, size=20)
+    lo, hi = ratio_interval(ours, theirs)
+    assert lo <= np.median(ours) / np.median(theirs) <= hi
+    assert ratio_interval(theirs, theirs) == [1.0, 1.0]
+    np.testing.assert_allclose(ratio_interval(2 * theirs, theirs), [2.0, 2.0], rtol=1e-12)
+    assert ratio_interval(ours, theirs) == [lo, hi]  # a fixed seed: the same interval
