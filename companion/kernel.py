@@ -238,21 +238,33 @@ MIN_RIDGE_UNDETERMINED = 1e-2
 
 #: The largest number of interaction terms (pairs, triples) ``design="auto"`` fits.
 MAX_INTERACTION_TERMS = 1500
+#: The largest design matrix (coalitions x interaction terms) ``design="auto"`` builds:
+#: 2e7 entries, 160 MB of float64 per copy.
+MAX_FIT_ENTRIES = 20_000_000
 
 
-def auto_order(p: int) -> int:
+def auto_order(p: int, n_coalitions: int = 0) -> int:
     r"""The order of the surrogate ``design="auto"`` fits for ``p`` features.
 
     3 (terms for single features, pairs and triples) while
     :math:`\binom{p}{2} + \binom{p}{3}` stays within
     :data:`MAX_INTERACTION_TERMS` (``p <= 20``), else 2 while :math:`\binom{p}{2}` does
-    (``p <= 55``), else 1 (the linear fit).
+    (``p <= 55``), else 1 (the linear fit); lowered further while ``n_coalitions`` times
+    the number of terms exceeds :data:`MAX_FIT_ENTRIES` (a budget so large that the
+    linear fit on pairs is already accurate, and the surrogate would not fit in memory).
     """
     from math import comb
 
-    if comb(p, 2) + comb(p, 3) <= MAX_INTERACTION_TERMS:
-        return 3
-    return 2 if comb(p, 2) <= MAX_INTERACTION_TERMS else 1
+    def terms(order: int) -> int:
+        return sum(comb(p, k) for k in range(2, order + 1))
+
+    order = 3
+    while order > 1 and (
+        terms(order) > MAX_INTERACTION_TERMS
+        or n_coalitions * terms(order) > MAX_FIT_ENTRIES
+    ):
+        order -= 1
+    return order
 
 
 def _interaction_sets(p: int, order: int) -> list[np.ndarray]:
@@ -604,8 +616,9 @@ def kernel_shap(
     ``design`` picks the coalitions and the surrogate ``g``:
 
     * ``"auto"`` (default): complementary pairs ``(S, N \ S)`` and a ``k``-additive
-      :math:`g(S) = \sum_{T \subseteq S, |T| \le k} a_T` with ``k = auto_order(p)``
-      (3 up to ``p = 20``: terms for features, pairs and triples), its interaction
+      :math:`g(S) = \sum_{T \subseteq S, |T| \le k} a_T` with
+      ``k = auto_order(p, n_samples)`` (3 up to ``p = 20`` at budgets below about
+      15 000: terms for features, pairs and triples), its interaction
       terms shrunk by ridge regression with the strength chosen by leave-one-pair-out
       error (:func:`_k_additive_fit`); :math:`\phi_i = \sum_{T \ni i} a_T/|T|`. With
       only sizes 1 and p-1 in the budget (``n_samples`` of ``2p`` or ``2p + 1``), the
@@ -638,7 +651,7 @@ def kernel_shap(
     X, single, design, values, names = _prepare(
         f, x, background, n_samples, rng, feature_names, paired=order != 2
     )
-    order = order or auto_order(X.shape[1])
+    order = order or auto_order(X.shape[1], len(design.masks))
     v0, vN, vS = values[:, 0], values[:, 1], values[:, 2:]
     p = X.shape[1]
     w = _kernel_table(p)[design.sizes] * design.factor

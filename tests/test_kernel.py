@@ -395,6 +395,8 @@ def test_auto_order_shrinks_with_p():
     from companion.kernel import auto_order
 
     assert [auto_order(p) for p in (3, 20, 21, 55, 56)] == [3, 3, 2, 2, 1]
+    # a budget too large for the surrogate's design matrix: fewer terms
+    assert [auto_order(20, k) for k in (2_000, 20_000, 200_000)] == [3, 2, 1]
 
 
 def test_two_additive_fit_is_exact_on_a_two_additive_game():
