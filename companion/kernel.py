@@ -45,7 +45,7 @@ from .coalitions import (
     coalition_design,
     default_budget,
 )
-from .game import _as_rng, as_float_array, evaluate_game
+from .game import _as_rng, as_float_array, check_int, evaluate_game
 from .missing import Model, _check_model, as_background, as_row, marginal_game
 from .weights import lime_kernel
 
@@ -255,6 +255,11 @@ def auto_order(p: int, n_coalitions: int = 0) -> int:
     """
     from math import comb
 
+    p = check_int(p, "p", kind="an int number of features")
+    n_coalitions = check_int(
+        n_coalitions, "n_coalitions", minimum=0, kind="an int number of coalitions"
+    )
+
     def terms(order: int) -> int:
         return sum(comb(p, k) for k in range(2, order + 1))
 
@@ -431,12 +436,33 @@ def _k_additive_fit(Z, w, y, delta, order: int = 3):
 def _ends_only(design: CoalitionDesign) -> bool:
     """True when the design holds sizes 1 and p-1 and nothing else (not exact)."""
     p = design.masks.shape[1]
-    return (
-        not design.exact
-        and len(design.masks) == 2 * p
-        and design.n_enumerated == 2 * p
-        and set(design.sizes.tolist()) == {1, p - 1}
-    )
+    # coalition_design enumerates sizes 1 and p-1 (2p coalitions) before anything else
+    return not design.exact and len(design.masks) == design.n_enumerated == 2 * p
+
+
+def _ends_arrays(a, b, delta) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` as finite ``(m, p)`` arrays matching ``delta``'s ``m``, or an error."""
+    out = []
+    for name, value in (("a", a), ("b", b)):
+        arr = as_float_array(value, name)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] < 1:
+            raise ValueError(
+                f"{name} must be (p,) or (m, p): one marginal contribution per feature "
+                f"(and explained row), got shape {arr.shape}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} holds NaN or inf; pass finite contributions")
+        out.append(arr)
+    a, b = out
+    d = np.atleast_1d(as_float_array(delta, "delta"))
+    if a.shape != b.shape or d.shape != (a.shape[0],) or not np.all(np.isfinite(d)):
+        raise ValueError(
+            f"a {a.shape}, b {b.shape} and delta {d.shape} do not match: give a and b "
+            "the same shape (m, p) and delta m finite values v(N) - v(empty set)"
+        )
+    return a, b
 
 
 def calibrated_ends(a: np.ndarray, b: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -468,11 +494,12 @@ def calibrated_ends(a: np.ndarray, b: np.ndarray, delta: np.ndarray) -> np.ndarr
     interactions of order at most two (:math:`\hat\lambda = 1/2`), and a single
     unanimity game :math:`[T \subseteq S]` or "any of ``T``" game
     :math:`[T \cap S \ne \varnothing]` of any size (:math:`\hat\lambda = 1/|T|`
-    and :math:`1 - 1/|T|`, :math:`\kappa = 1`). ``a`` and ``b`` are ``(m, p)``,
-    ``delta`` ``(m,)``; returns ``(m, p)``, every row summing to its ``delta``.
+    and :math:`1 - 1/|T|`, :math:`\kappa = 1`). ``a`` and ``b`` are ``(m, p)`` (or
+    ``(p,)`` for one row), ``delta`` ``(m,)``; returns ``(m, p)``, every row summing to
+    its ``delta``. Shapes that do not match, or NaN/inf, raise a ValueError.
     """
-    a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
-    delta = np.asarray(delta, dtype=float).reshape(-1)
+    a, b = _ends_arrays(a, b, delta)
+    delta = np.atleast_1d(as_float_array(delta, "delta"))
     d = b - a
     total, spread = d.sum(axis=1), np.abs(d).sum(axis=1)
     scale = np.maximum(np.abs(delta), np.abs(a).sum(axis=1)) + spread

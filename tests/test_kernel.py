@@ -647,3 +647,41 @@ def test_default_fit_is_exact_on_a_three_additive_game_and_a_fifth_order_term_br
     exact4 = kernel_shap(g, ones, zero, n_samples=2**p - 2).values
     bad = kernel_shap(g, ones, zero, n_samples=200, rng=2).values
     assert np.abs(bad - exact4).max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "a, b, delta, kind, pattern",
+    [
+        ([1.0, 2.0], [1.0], [3.0], ValueError, "do not match"),
+        ([1.0, 2.0], [1.0, 2.0], [3.0, 1.0], ValueError, "do not match"),
+        ([1.0, np.nan], [1.0, 2.0], [3.0], ValueError, "a holds NaN"),
+        ([1.0, 2.0], [1.0, np.inf], [3.0], ValueError, "b holds NaN"),
+        ([1.0, 2.0], [1.0, 2.0], [np.nan], ValueError, "do not match"),
+        (np.ones((1, 1, 2)), np.ones((1, 1, 2)), [3.0], ValueError, "a must be"),
+        (["x", "y"], [1.0, 2.0], [3.0], TypeError, "a"),
+    ],
+)
+def test_calibrated_ends_refuses_bad_input(a, b, delta, kind, pattern):
+    from companion.kernel import calibrated_ends
+
+    with pytest.raises(kind, match=pattern):
+        calibrated_ends(a, b, delta)
+
+
+def test_calibrated_ends_takes_one_row():
+    from companion.kernel import calibrated_ends
+
+    phi = calibrated_ends([0.0, 0.0, 0.0], [1.0, 1.0, 0.0], 1.0)
+    np.testing.assert_allclose(phi, [[0.5, 0.5, 0.0]], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "p, n, kind",
+    [(2.0, 0, TypeError), (True, 0, TypeError), (0, 0, ValueError), (5, -1, ValueError),
+     (5, 1.5, TypeError)],
+)
+def test_auto_order_refuses_bad_input(p, n, kind):
+    from companion.kernel import auto_order
+
+    with pytest.raises(kind, match="p|n_coalitions"):
+        auto_order(p, n)
