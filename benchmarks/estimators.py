@@ -32,9 +32,11 @@ the
 same memoised game (so this compares the estimators' own work; the model cost is the
 same for both at equal budgets).
 
-Run ``python -m benchmarks.estimators [--quick|--book] [--jobs N] [--json PATH]``;
-``make bench`` runs it in full, on every core (about three quarters of an hour of one
-core's time).
+Run ``python -m benchmarks.estimators [--quick|--book] [--jobs N] [--json PATH]
+[--reuse PATH]``; ``make bench`` runs it in full, on every core (about three quarters
+of an hour of one core's time). ``--reuse`` reruns the companion and
+``shap.KernelExplainer`` only and takes the other peers from earlier results
+(:func:`reuse`): about five minutes on two cores.
 """
 
 from __future__ import annotations
@@ -244,6 +246,13 @@ def run_cell(
             "coalitions_used": used[name],
             "ms_per_estimate": 1e3 * seconds[name] / n,
         }
+    return _summarise(out)
+
+
+def _summarise(out: dict) -> dict:
+    """Add the best peer, the error ratio (with its interval) and the time ratio."""
+    for key in ("best_peer", "mse_ratio", "mse_ratio_ci", "time_ratio"):
+        out.pop(key, None)
     peers = {
         k: v["median_mse"]
         for k, v in out["methods"].items()
@@ -285,6 +294,42 @@ def ratio_interval(
     return [float(np.quantile(r, tail)), float(np.quantile(r, 1 - tail))]
 
 
+#: What ``--reuse`` runs again; every other method is taken from the earlier results.
+RERUN = ("companion", "shap Kernel")
+
+
+def reuse(new: dict, old: list[dict]) -> dict:
+    """Cell ``new`` (the methods of :data:`RERUN` only) completed from ``old`` results.
+
+    The peers do not depend on the companion: on the same games, seeds and pinned
+    library versions they give the same estimates, so a change to the companion needs
+    only the companion run again (and ``shap.KernelExplainer``, whose time is the
+    reference of the time ratio, on the same machine). The cell must match one of
+    ``old`` in family, ``p``, budget (and its label) and number of estimates, and
+    every peer run again must reproduce its earlier errors to 9 digits (else the
+    earlier results are not from the same games; squared errors below 1e-20, rounding
+    on the linear model, may differ between machines); the methods taken over are
+    listed under ``"reused"``.
+    """
+    fields = ("family", "p", "B", "B_label", "estimates")
+    key = tuple(new[f] for f in fields)
+    match = [c for c in old if tuple(c[f] for f in fields) == key]
+    if len(match) != 1:
+        raise ValueError(f"no single earlier cell for {key}: run without --reuse")
+    for name, again in new["methods"].items():
+        before = match[0]["methods"].get(name)
+        if name == "companion" or before is None or again["mse"] is None:
+            continue
+        # equal to 9 digits, errors at rounding level (MSE below 1e-20) aside
+        if before["mse"] is None or not np.allclose(
+            again["mse"], before["mse"], rtol=1e-9, atol=1e-20
+        ):
+            raise ValueError(f"{name} does not reproduce its earlier errors at {key}")
+    taken = {k: v for k, v in match[0]["methods"].items() if k not in new["methods"]}
+    out = {**new, "methods": {**new["methods"], **taken}, "reused": sorted(taken)}
+    return _summarise(out)
+
+
 def _ratio(a: float, b: float) -> float:
     """``a / b`` with both tiny (exact answers, e.g. a linear game) counted as a tie."""
     floor = 1e-24
@@ -298,13 +343,14 @@ def run(
     slow: bool = False,
     progress=None,
     jobs: int | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> list[dict]:
     """All cells of ``config`` (default: :data:`FULL`, or :data:`QUICK` with ``quick``).
 
     ``progress(results)`` is called after each cell (the command line writes the JSON
     there, so a long run keeps what it finished). ``jobs > 1`` runs the cells in that
     many worker processes, one thread each; ``None``: one per core for the full run,
-    else one.
+    else one. ``only`` runs those methods alone.
     """
     if jobs is None:
         import os
@@ -313,7 +359,7 @@ def run(
     config = config or (QUICK if quick else FULL)
     seed0 = TUNING_SEED if tune else REPORT_SEED
     cells = [
-        (fam, p, B, config["rows"], config["seeds"], seed0, None, slow)
+        (fam, p, B, config["rows"], config["seeds"], seed0, only, slow)
         for fam in config["families"]
         for p in config["ps"]
         for B in config["budgets"]
@@ -437,7 +483,9 @@ def ratios(results: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     """Print the tables; ``--quick`` smoke sizes, ``--book`` the appendix's sizes,
     ``--tune`` the tuning seeds, ``--jobs N`` N worker processes, ``--ps 16,20`` some
-    feature counts only, ``--json PATH`` the results as they come."""
+    feature counts only, ``--json PATH`` the results as they come, ``--reuse PATH``
+    rerun only :data:`RERUN` and take the other methods from the results at PATH
+    (:func:`reuse`)."""
     import json
 
     argv = sys.argv[1:] if argv is None else argv
@@ -481,13 +529,23 @@ def main(argv: list[str] | None = None) -> int:
     if "--ps" in argv:  # a subset of the feature counts, e.g. --ps 16,20
         ps = tuple(int(v) for v in argv[argv.index("--ps") + 1].split(","))
         config = {**config, "ps": ps}
+    earlier = None
+    if "--reuse" in argv:  # rerun the companion (and shap's timing) only
+        earlier = json.loads(Path(argv[argv.index("--reuse") + 1]).read_text())
+
+    def report(results):
+        progress(results if earlier is None else [reuse(r, earlier) for r in results])
+
     results = run(
         config=config,
         tune="--tune" in argv,
         slow="--slow" in argv,
-        progress=progress,
+        progress=report,
         jobs=jobs,
+        only=RERUN if earlier is not None else None,
     )
+    if earlier is not None:
+        results = [reuse(r, earlier) for r in results]
     print(table(results))
     print(markdown_table(ratios(results)))
     print(f"\n({time.perf_counter() - started:.0f} s)")

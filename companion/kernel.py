@@ -18,15 +18,19 @@ The coalitions come from :func:`companion.coalitions.coalition_design`: whole co
 sizes are enumerated while their kernel share of the budget covers them (sizes 1 and p-1
 first), the rest is sampled without repeats, stratified by size. By default
 (``design="auto"``, see :func:`kernel_shap` and the appendix "Choosing coalitions")
-Kernel SHAP samples complementary pairs ``(S, N \ S)`` (Covert & Lee 2021) and fits a
-surrogate with a term per feature, per pair and per triple of features (a 3-additive
-model, Pelegrina et al. 2023), its interaction terms shrunk by ridge regression with the
-strength chosen by leave-one-pair-out error; it reports the surrogate's Shapley values.
+Kernel SHAP samples complementary pairs ``(S, N \ S)`` (Covert & Lee 2021; single
+coalitions in a budget window, :func:`auto_pairs`) and fits a surrogate with a term per
+feature, per pair and per triple of features (a 3-additive model, Pelegrina et al.
+2023), its interaction terms shrunk by ridge regression with the strength chosen by
+leave-one-pair-out error; it reports the surrogate's Shapley values plus an estimate
+of the residual's (regression-adjusted Monte Carlo, Witter et al. 2025), shrunk toward
+zero where that estimate is mostly noise.
 When the budget buys sizes 1 and p-1 only, it interpolates each feature's first and
 last marginal contribution, calibrated by efficiency (:func:`calibrated_ends`).
 ``design="paired"`` is the classic linear fit on pairs, ``design="unpaired"`` single
 coalitions and a 2-additive fit. Every design reports a standard error per attribution
-from its own variance formula (:func:`fit_error_std`).
+from its own variance formula (:func:`fit_error_std`; for the default, with the residual
+correction, :func:`_adjusted`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from .weights import lime_kernel
 __all__ = [
     "CoalitionDesign",
     "auto_order",
+    "auto_pairs",
     "calibrated_ends",
     "coalition_design",
     "constrained_fit",
@@ -106,10 +111,11 @@ def _feature_names(feature_names, x, background, p: int) -> list[str] | None:
     return [str(n) for n in names]
 
 
-def _prepare(f, x, background, n_samples, rng, feature_names, paired: bool):
+def _prepare(f, x, background, n_samples, rng, feature_names, paired: bool | None):
     """Check every argument, then pick the design and evaluate ``v`` on it.
 
-    Every argument is validated before the first model call.
+    ``paired=None``: as :func:`auto_pairs` says. Every argument is validated before the
+    first model call.
     """
     _check_model(f)
     X, single = _rows(x)
@@ -118,6 +124,8 @@ def _prepare(f, x, background, n_samples, rng, feature_names, paired: bool):
     names = _feature_names(feature_names, x, background, p)
     budget = _check_budget(n_samples, p)
     rng = _as_rng(rng)
+    if paired is None:
+        paired = auto_pairs(p, budget)
     design = coalition_design(p, budget, rng, paired=paired)
     values = _masked_values(f, X, bg, design.masks)
     return X, single, design, values, names
@@ -229,7 +237,21 @@ def _linear_fit(Z, w, y, delta):
 #: Ridge strengths tried for the interaction terms, relative to the largest squared
 #: singular value of the (weighted, linear part projected out) interaction columns;
 #: ``inf`` drops the interactions (the linear fit).
-RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 0.3, 1.0, 10.0, np.inf)
+RIDGE_GRID = (
+    0.0,
+    1e-8,
+    1e-6,
+    1e-4,
+    1e-3,
+    3e-3,
+    1e-2,
+    3e-2,
+    1e-1,
+    0.3,
+    1.0,
+    10.0,
+    np.inf,
+)
 #: The smallest relative strength tried when the coalitions do not determine every
 #: interaction term (fewer independent rows than terms): leave-one-out cannot judge a
 #: fit that nearly interpolates, and prefers it wrongly.
@@ -270,6 +292,47 @@ def auto_order(p: int, n_coalitions: int = 0) -> int:
     ):
         order -= 1
     return order
+
+
+def auto_pairs(p: int, n_samples: int) -> bool:
+    r"""Whether ``design="auto"`` spends ``n_samples`` coalitions on complementary pairs.
+
+    Pairs, except in the window
+
+    .. math::
+        p + \binom{p}{2} + \binom{p}{3} \;\le\; n_{\text{samples}} \;<\;
+        2\Big(p + \binom{p}{3}\Big) + 8
+
+    (1350 to 2327 coalitions at ``p = 20``), where single coalitions determine every
+    term of the 3-additive surrogate and pairs do not. The reason:
+    :math:`\phi(v)` depends on ``v`` only through :math:`v(S) - v(N \setminus S)` (the
+    Shapley value of ``v`` equals that of its dual
+    :math:`v^*(S) = v(N) - v(N \setminus S)`), and a pair observes that difference
+    once. Of a 3-additive game's terms, the difference keeps the odd ones (in the
+    :math:`\pm 1` coding, degrees 1 and 3): :math:`p + \binom{p}{3}` unknowns from
+    ``n/2`` pairs, where single coalitions see all
+    :math:`p + \binom{p}{2} + \binom{p}{3}` unknowns from ``n`` rows. The edges are
+    soft: the constraints, the enumerated sizes and the ridge strength's
+    cross-validation (which cannot score a fit that a left-out unit would leave
+    undetermined) cost either design a few coalitions, so near an edge a random
+    3-additive game is recovered exactly in some draws and not in others. The margin
+    ``8`` is where, on such games, pairs first recover the exact values at
+    ``p = 10, 12, 16`` in the draws measured. At ``p = 8`` pairs need about 160
+    coalitions, so from 136 to about 160 the default samples pairs although single
+    coalitions would be exact. Below the window neither design determines the
+    surrogate, and pairs, which cancel every even part of ``v`` exactly, are the
+    better guess; above it pairs determine it too and are better again.
+    """
+    from math import comb
+
+    p = check_int(p, "p", kind="an int number of features")
+    n_samples = check_int(
+        n_samples, "n_samples", minimum=0, kind="an int number of coalitions"
+    )
+    if auto_order(p, n_samples) < 3:
+        return True
+    odd = p + comb(p, 3)
+    return not (odd + comb(p, 2) <= n_samples < 2 * odd + 8)
 
 
 def _interaction_sets(p: int, order: int) -> list[np.ndarray]:
@@ -359,9 +422,12 @@ def _k_additive_fit(Z, w, y, delta, order: int = 3):
     m = len(delta)
     sets = _interaction_sets(p, order)
     Xl, t = _reduced(Z, y, delta)
-    Xi = np.concatenate(
-        [np.prod(Z[:, T], axis=2) for T in sets] + [np.zeros((k, 0))], axis=1
-    ) - Z[:, -1:]
+    Xi = (
+        np.concatenate(
+            [np.prod(Z[:, T], axis=2) for T in sets] + [np.zeros((k, 0))], axis=1
+        )
+        - Z[:, -1:]
+    )
     root = np.sqrt(w)[:, None]
     A, B, b = root * Xl, root * Xi, root * t
     Qa, Ra = np.linalg.qr(A)
@@ -523,15 +589,12 @@ def _unit_totals(contrib: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def _unit_loo(F, G, e, unit):
-    r"""Each row's weighted residual with its whole sampling unit left out of the fit.
+def _unit_blocks(F, G, unit):
+    r"""``(members, (I - H_uu)^{-1})`` for each sampling unit ``u`` of the rows given.
 
-    For unit ``u`` (a complementary pair, or one coalition) the weighted residuals
-    :math:`\tilde e_u = W_u^{1/2} e_u` become :math:`(I - H_{uu})^{-1}\tilde e_u`, with
-    :math:`H_{uu} = F_u G_u^\top` the unit's block of the (weighted) hat matrix; a
-    leverage so close to 1 that the fit interpolates the unit is held at ``1 - 1e-3``.
+    ``H_uu = F_u G_u^T`` is the unit's block of the (weighted) hat matrix; a leverage
+    so close to 1 that the fit interpolates the unit is held at ``1 - 1e-3``.
     """
-    out = np.empty_like(e)
     order = np.argsort(unit, kind="stable")
     bounds = np.flatnonzero(np.diff(unit[order])) + 1
     for members in np.split(order, bounds):
@@ -540,7 +603,19 @@ def _unit_loo(F, G, e, unit):
         lo = np.linalg.eigvalsh(I_H).min()
         if lo < 1e-3:
             I_H = I_H + (1e-3 - lo) * np.eye(len(members))
-        out[members] = np.linalg.solve(I_H, e[members])
+        yield members, np.linalg.inv(I_H)
+
+
+def _unit_loo(F, G, e, unit):
+    r"""Each row's weighted residual with its whole sampling unit left out of the fit.
+
+    For unit ``u`` (a complementary pair, or one coalition) the weighted residuals
+    :math:`\tilde e_u = W_u^{1/2} e_u` become :math:`(I - H_{uu})^{-1}\tilde e_u`
+    (:func:`_unit_blocks`).
+    """
+    out = np.empty_like(e)
+    for members, inverse in _unit_blocks(F, G, unit):
+        out[members] = inverse @ e[members]
     return out
 
 
@@ -565,6 +640,36 @@ def _stratified_cov(pull, design: CoalitionDesign, rows) -> np.ndarray:
         dev = y - y.mean(axis=0)
         V += len(y) / (len(y) - 1) * (dev.T @ dev)
     return V
+
+
+def _loo_residuals(design: CoalitionDesign, fit) -> np.ndarray:
+    """The fit's weighted residuals ``(k, m)``, each sampled row's with its unit left out.
+
+    Enumerated rows keep their own residual (:func:`_unit_loo` for the sampled ones).
+    """
+    E, groups = fit
+    out = np.array(E, dtype=float)
+    rows = np.flatnonzero(design.stratum >= 0)
+    if rows.size:
+        for cols, _, F, G in groups:
+            for col in cols:
+                out[rows, col] = _unit_loo(
+                    F[rows], G[rows], E[rows, col], design.unit[rows]
+                )
+    return out
+
+
+def _fit_pulls(design: CoalitionDesign, fit, loo: np.ndarray, col: int) -> np.ndarray:
+    """Each sampled row's pull on all ``p`` attributions of explained row ``col``."""
+    p = design.masks.shape[1]
+    rows = np.flatnonzero(design.stratum >= 0)
+    for cols, M, _, _ in fit[1]:
+        if col in cols:
+            pull = np.empty((rows.size, p))
+            pull[:, :-1] = loo[rows, col][:, None] * M[:, rows].T
+            pull[:, -1] = -pull[:, :-1].sum(axis=1)  # phi_p = Delta - sum_{i<p} phi_i
+            return pull
+    raise AssertionError("every explained row belongs to one group")  # pragma: no cover
 
 
 def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
@@ -597,25 +702,154 @@ def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
     if fit is None or design.exact:
         m = 1 if fit is None else fit[0].shape[1]
         return np.zeros((m, p))
-    E, groups = fit
-    m = E.shape[1]
-    sampled = design.stratum >= 0
-    if not sampled.any():
+    m = fit[0].shape[1]
+    rows = np.flatnonzero(design.stratum >= 0)
+    if not rows.size:
         return np.full((m, p), np.inf)
-    rows = np.flatnonzero(sampled)
+    loo = _loo_residuals(design, fit)
     var = np.empty((m, p))
-    for cols, M, F, G in groups:
-        Ms, Fs, Gs = M[:, rows], F[rows], G[rows]
-        for col in cols:  # one explained row at a time
-            e_r = _unit_loo(Fs, Gs, E[rows, col], design.unit[rows])
-            pull = e_r[:, None] * Ms.T  # row r's pull on phi_{<p}: (k, p - 1)
-            V = _stratified_cov(pull, design, rows)
-            var[col, :-1] = np.diagonal(V)
-            var[col, -1] = V.sum()
+    for col in range(m):  # one explained row at a time
+        pull = _fit_pulls(design, fit, loo, col)
+        var[col] = np.diagonal(_stratified_cov(pull, design, rows))
     return np.sqrt(np.clip(var, 0.0, None))
 
 
+def residual_shapley(design: CoalitionDesign) -> np.ndarray:
+    r"""``Q (p, k)``: the Shapley values of a residual game from its values on the design.
+
+    For any game ``r`` with ``r(∅) = r(N) = 0`` (a fit's residual, the fit meeting both
+    constraints), :math:`\phi_i(r) = \frac1p \sum_{l=1}^{p-1}
+    \big(\bar r_l^{\,i \in S} - \bar r_l^{\,i \notin S}\big)`, where
+    :math:`\bar r_l^{\,i \in S}` is the mean of ``r(S)`` over all coalitions of size
+    ``l`` that hold ``i`` (and likewise without ``i``). ``Q @ r``, with ``r`` one value
+    per row of ``design``, replaces each mean by the mean over the design's coalitions
+    of that size holding (or not holding) ``i``: exact for an enumerated size,
+    post-stratified for a sampled one. A size that drew no coalition with, or none
+    without, ``i`` leaves its term for ``phi_i`` out (a bias the design variance does
+    not see; it happens at small budgets, for sizes with few coalitions drawn). Each
+    column is then centred over the features, so that ``sum_i (Q r)_i = 0``, as
+    :math:`\sum_i \phi_i(r) = r(N) - r(∅) = 0`.
+    """
+    if not isinstance(design, CoalitionDesign):
+        raise TypeError(
+            "design must be a CoalitionDesign (from companion.coalition_design), got "
+            f"{type(design).__name__}"
+        )
+    Z, sizes = design.masks, design.sizes
+    k, p = Z.shape
+    Q = np.zeros((p, k))
+    for size in np.unique(sizes):
+        at = np.flatnonzero(sizes == size)
+        Zs = Z[at].astype(float)
+        n_in = Zs.sum(axis=0)
+        n_out = len(at) - n_in
+        both = (n_in > 0) & (n_out > 0)
+        share = Zs / np.maximum(n_in, 1) - (1 - Zs) / np.maximum(n_out, 1)
+        Q[:, at] = (share * both).T / p
+    return Q - Q.mean(axis=0)
+
+
+def _noise_pulls(design: CoalitionDesign, rows: np.ndarray, r: np.ndarray):
+    """Each sampled row's pull on ``Q r`` with ``r`` held fixed, ``(len(rows), p)``.
+
+    Row ``j`` of size ``l`` moves the mean of size ``l`` with (or without) ``i`` by its
+    deviation from that mean over the count: the post-stratified mean linearised.
+    """
+    Z, sizes = design.masks[rows].astype(float), design.sizes[rows]
+    p = Z.shape[1]
+    pull = np.zeros((len(rows), p))
+    for size in np.unique(sizes):
+        at = np.flatnonzero(sizes == size)
+        Zs, rs = Z[at], r[at]
+        n_in = Zs.sum(axis=0)
+        n_out = len(at) - n_in
+        both = (n_in > 0) & (n_out > 0)
+        mean_in = Zs.T @ rs / np.maximum(n_in, 1)
+        mean_out = (1 - Zs).T @ rs / np.maximum(n_out, 1)
+        dev = Zs * (rs[:, None] - mean_in) / np.maximum(n_in, 1) - (1 - Zs) * (
+            rs[:, None] - mean_out
+        ) / np.maximum(n_out, 1)
+        pull[at] = dev * both / p
+    return pull - pull.mean(axis=1, keepdims=True)
+
+
+def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
+    r"""The surrogate's ``phi`` plus the residual game's Shapley value, with errors.
+
+    A variant of regression-adjusted Monte Carlo (Witter et al. 2025; the difference
+    estimator of survey sampling): :math:`\phi(v) = \phi(g) + \phi(v - g)`, the second
+    term :math:`Q r` (:func:`residual_shapley`, post-stratified by size). What ``Q``
+    needs is the residual of ``g`` over each stratum's whole population: in a stratum
+    of which a fraction ``f`` was drawn, ``f`` of that population are the drawn
+    coalitions themselves (their own residuals), and for the other ``1 - f`` the drawn
+    coalitions' residuals with their unit left out of the fit stand in
+    (:func:`_unit_loo`; a fitted point's own residual is too small, the fit was pulled
+    toward it); enumerated sizes use their own residuals. The correction is shrunk by
+    one factor per explained row,
+    :math:`c = \max(0, 1 - \sum_i \widehat{\operatorname{Var}}_i / \|Q r\|^2)`, with
+    :math:`\widehat{\operatorname{Var}}_i` the design variance of ``(Q r)_i`` with the
+    residuals held fixed (:func:`_noise_pulls`): a plug-in James-Stein-type factor that
+    keeps a correction which stands out of its own sampling noise and drops one that
+    is noise. It scales the whole correction, the exact terms of enumerated sizes
+    included: those alone are not an estimate of :math:`\phi(v - g)` (the fit's normal
+    equations tie the residuals of every size together), so they are kept or dropped
+    with the rest. The estimate is then biased (so is any shrinkage) and can be worse
+    than the surrogate's alone on a single draw. For fixed ``c`` and ridge strength the
+    result is linear in the weighted targets ``b``:
+    :math:`\hat\phi = (M + c\,Q W^{-1/2} (F_r + (I - F_r) D^{-1}) (I - H))\,b`, with
+    ``M`` the fit's map (:func:`fit_error_std`), ``H`` its hat matrix, ``D`` the unit
+    blocks of ``I - H`` and ``F_r`` the drawn fraction of each sampled row's stratum
+    (``F_r = I`` for enumerated rows); the standard error is :func:`fit_error_std`'s
+    formula with that map in place of ``M``. (The two variances differ on purpose:
+    the one in ``c`` treats the residuals as given, the one in the error bar lets them
+    move with the fit.) Returns ``phi, error_std``, both ``(m, p)``.
+    """
+    m, p = phi.shape
+    rows = np.flatnonzero(design.stratum >= 0)
+    loo = _loo_residuals(design, fit)
+    # a stratum drawn in fraction f: f of its population are the drawn coalitions
+    # themselves (own residuals), 1 - f the others (left-out residuals stand in)
+    frac = np.zeros(len(w))
+    for h, N_h in enumerate(design.population):
+        in_h = design.stratum == h
+        frac[in_h] = len(np.unique(design.unit[in_h])) / N_h
+    mixed = frac[:, None] * fit[0] + (1 - frac[:, None]) * loo
+    mixed[design.stratum < 0] = fit[0][design.stratum < 0]
+    Q = residual_shapley(design)
+    corr = (Q @ (mixed / np.sqrt(w)[:, None])).T  # (m, p)
+    out, var = np.array(phi, dtype=float), np.zeros((m, p))
+    if not rows.size:  # nothing sampled: exact sizes only, an error not measurable
+        return out + corr, np.full((m, p), np.inf)
+    Qw = Q / np.sqrt(w)[None, :]
+    for cols, M, F, G in fit[1]:
+        A = Qw.copy()
+        for members, inverse in _unit_blocks(F[rows], G[rows], design.unit[rows]):
+            f = frac[rows[members[0]]]
+            mix = f * np.eye(len(members)) + (1 - f) * inverse
+            A[:, rows[members]] = Qw[:, rows[members]] @ mix
+        L = A[:, rows] - (A @ F) @ G[rows].T  # the correction's map, sampled columns
+        L_fit = np.empty((p, rows.size))
+        L_fit[:-1] = M[:, rows]
+        L_fit[-1] = -L_fit[:-1].sum(axis=0)  # phi_p = Delta - sum_{i<p} phi_i
+        for col in cols:
+            e = loo[rows, col]
+            r = mixed[rows, col] / np.sqrt(w[rows])
+            noise = np.diagonal(
+                _stratified_cov(_noise_pulls(design, rows, r), design, rows)
+            )
+            signal = float((corr[col] ** 2).sum())
+            c = max(0.0, 1.0 - noise.sum() / signal) if signal > 0 else 0.0
+            out[col] += c * corr[col]
+            pull = e[:, None] * (L_fit + c * L).T
+            var[col] = np.diagonal(_stratified_cov(pull, design, rows))
+    return out, np.sqrt(np.clip(var, 0.0, None))
+
+
 # -------------------------------------------------------------------------- explainers
+#: The values of ``kernel_shap(design=...)``.
+DESIGNS = ("auto", "surrogate", "paired", "unpaired")
+
+
 def kernel_shap(
     f: Model,
     x,
@@ -642,15 +876,23 @@ def kernel_shap(
     enumerated sizes plus sampled coalitions. ``n_samples=None`` uses ``2p + 2048``.
     ``design`` picks the coalitions and the surrogate ``g``:
 
-    * ``"auto"`` (default): complementary pairs ``(S, N \ S)`` and a ``k``-additive
+    * ``"auto"`` (default): complementary pairs ``(S, N \ S)`` (single coalitions
+      in the budget window of :func:`auto_pairs`, where they determine the surrogate
+      and pairs do not) and a ``k``-additive
       :math:`g(S) = \sum_{T \subseteq S, |T| \le k} a_T` with
       ``k = auto_order(p, n_samples)`` (3 up to ``p = 20`` at budgets below about
       15 000: terms for features, pairs and triples), its interaction
       terms shrunk by ridge regression with the strength chosen by leave-one-pair-out
-      error (:func:`_k_additive_fit`); :math:`\phi_i = \sum_{T \ni i} a_T/|T|`. With
-      only sizes 1 and p-1 in the budget (``n_samples`` of ``2p`` or ``2p + 1``), the
-      first and last marginal contributions are interpolated, calibrated by efficiency
-      (:func:`calibrated_ends`);
+      error (:func:`_k_additive_fit`); :math:`\phi_i = \sum_{T \ni i} a_T/|T|`, plus
+      the Shapley value of the residual ``v - g`` estimated from the coalitions
+      (regression-adjusted, :func:`_adjusted`; shrunk by one factor per explained row,
+      to zero where it is mostly noise). Where the surrogate falls back to the linear
+      fit (order 1, beyond ``p = 55``, or when the coalitions do not determine it)
+      there is no correction. With only sizes 1 and p-1 in the budget (``n_samples`` of ``2p`` or
+      ``2p + 1``), the first and last marginal contributions are interpolated,
+      calibrated by efficiency (:func:`calibrated_ends`);
+    * ``"surrogate"``: the same coalitions and surrogate without the residual
+      correction, to measure what the correction adds;
     * ``"paired"``: complementary pairs and the linear ``g(S) = sum_{i in S} phi_i``,
       the classic Kernel SHAP fit (Lundberg & Lee 2017), exact for games without
       interactions above order two;
@@ -661,7 +903,8 @@ def kernel_shap(
     The appendix "Choosing coalitions" compares them. ``x`` is one row ``(p,)`` or
     several ``(m, p)``; several rows share one design, and ``.values`` is then
     ``(m, p)``. ``.error_std`` holds a standard error per attribution from the
-    design's variance formula (:func:`fit_error_std`). It measures the sampling
+    design's variance formula (:func:`fit_error_std`, or :func:`_adjusted` for the
+    default's corrected answer). It measures the sampling
     variation only, not an error that every draw of the design shares: it is zero when
     the result is exact, and ``inf`` when nothing is sampled but the result is not
     exact (for example ``n_samples = 2p``: sizes 1 and p-1 only), since such a design
@@ -669,14 +912,20 @@ def kernel_shap(
     ``background``) when it is a pandas DataFrame. Every argument is checked before
     ``f`` is first called. Returns a ``shap.Explanation``.
     """
-    if not isinstance(design, str) or design not in ("auto", "paired", "unpaired"):
+    if not isinstance(design, str) or design not in DESIGNS:
         raise ValueError(
-            f"design must be 'auto', 'paired' or 'unpaired', got {design!r}"
+            f"design must be one of {', '.join(map(repr, DESIGNS))}, got {design!r}"
         )
-    auto = design == "auto"
+    auto, correct = design in ("auto", "surrogate"), design == "auto"
     order = {"paired": 1, "unpaired": 2}.get(design, 0)
     X, single, design, values, names = _prepare(
-        f, x, background, n_samples, rng, feature_names, paired=order != 2
+        f,
+        x,
+        background,
+        n_samples,
+        rng,
+        feature_names,
+        paired=None if auto else order != 2,
     )
     order = order or auto_order(X.shape[1], len(design.masks))
     v0, vN, vS = values[:, 0], values[:, 1], values[:, 2:]
@@ -701,9 +950,12 @@ def kernel_shap(
             fit = _k_additive_fit(design.masks, w, y, delta, order=order)
         if fit is None:
             phi, fit = _linear_fit(design.masks, w, y, delta)
+            error_std = fit_error_std(design, w, fit)
+        elif correct:
+            phi, error_std = _adjusted(design, w, *fit)
         else:
             phi, fit = fit
-        error_std = fit_error_std(design, w, fit)
+            error_std = fit_error_std(design, w, fit)
     if fit is None:
         error_std = np.zeros((len(X), p))
     return _explanation(phi, v0, X, single, names, error_std)

@@ -278,3 +278,29 @@ def test_estimator_ratio_interval_brackets_the_ratio_and_sees_a_real_gap():
     assert ratio_interval(theirs, theirs) == [1.0, 1.0]
     np.testing.assert_allclose(ratio_interval(2 * theirs, theirs), [2.0, 2.0], rtol=1e-12)
     assert ratio_interval(ours, theirs) == [lo, hi]  # a fixed seed: the same interval
+
+
+def test_reuse_merges_earlier_peers_and_refuses_what_does_not_match():
+    """``--reuse``: a cell rerun with the companion and shap's Kernel explainer only,
+    completed from the committed results, gives back the committed cell; a peer whose
+    rerun errors differ, or a cell with no earlier match, is refused."""
+    from benchmarks import estimators
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    old = json.loads((path / "estimators_full.json").read_text(encoding="utf-8"))
+    cell = old[5]
+    rerun = {
+        **cell,
+        "methods": {k: v for k, v in cell["methods"].items() if k in estimators.RERUN},
+    }
+    merged = estimators.reuse(rerun, old)
+    assert merged["mse_ratio"] == cell["mse_ratio"]
+    assert merged["best_peer"] == cell["best_peer"]
+    assert set(merged["methods"]) == set(cell["methods"])
+    assert "shap Kernel" not in merged["reused"] and "companion" not in merged["reused"]
+    drifted = json.loads(json.dumps(rerun))
+    drifted["methods"]["shap Kernel"]["mse"][0] *= 1.01
+    with pytest.raises(ValueError, match="does not reproduce"):
+        estimators.reuse(drifted, old)
+    with pytest.raises(ValueError, match="no single earlier cell"):
+        estimators.reuse({**rerun, "estimates": rerun["estimates"] + 1}, old)

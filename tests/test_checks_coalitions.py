@@ -7,6 +7,7 @@ rejects a planted error of the size the prose says it detects.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import warnings
@@ -73,6 +74,24 @@ def test_three_additive_demonstration_can_fail():
     assert not err["auto"] < tol
     err = _demo_errors(*_three_additive(8, 0.0, triples=False))
     assert not min(err["paired"], err["unpaired"]) > gap
+
+
+def test_window_demonstration_can_fail(monkeypatch):
+    """Inside the window the default must be exact within the page's 1e-8: with pairs
+    forced at the same budget (the design the window replaces) the check fails."""
+    tol = _page_number(r'assert err3\["auto, window"\] < ([0-9.e-]+)')
+    budget = int(_page_number(r"window_budget = (\d+)"))
+    f, exact = _three_additive(8, 0.0)
+
+    def error():
+        est = companion.kernel_shap(
+            f, np.ones(8), np.zeros((1, 8)), n_samples=budget, rng=1
+        ).values
+        return np.abs(est - exact).max()
+
+    assert error() < tol
+    monkeypatch.setattr(companion.kernel, "auto_pairs", lambda p, n: True)
+    assert not error() < tol
 
 
 def test_calibrated_ends_demonstration_can_fail():
@@ -220,3 +239,66 @@ def test_default_gain_on_the_network_is_measured_not_built_in():
     paired = median_mse("paired")
     assert paired / median_mse("auto") > min_gain
     assert not paired / median_mse("paired") > min_gain
+
+
+# --------------------------------------------------------- the residual correction
+@functools.lru_cache(maxsize=1)
+def _adjustment_runs():
+    """The page's games: per family, the estimates without and with the correction
+    (``design="surrogate"`` and the default) and the exact values."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.games import make_game
+
+    runs = {}
+    for family in ("soum", "mlp"):
+        p, budget = (
+            int(v) for v in re.search(rf'\("{family}", (\d+), (\d+)\)', PAGE).groups()
+        )
+        out = []
+        for r in range(10):
+            game = make_game(family, p, 700, r)
+            for s in range(2):
+                plain, auto = (
+                    companion.kernel_shap(
+                        game.as_model(), np.ones(p), np.zeros((1, p)),
+                        n_samples=budget - 2, rng=s, design=design,
+                    ).values
+                    for design in ("surrogate", "auto")
+                )
+                out.append((plain, auto, game.exact))
+        runs[family] = out
+    return runs
+
+
+def _adjustment_checks(scale: float = 1.0):
+    """The page's four checks on the page's games, the correction scaled by ``scale``
+    (1: as the companion makes it; the correction is the default's answer minus
+    ``design="surrogate"``'s). True when all four pass."""
+    numbers = r"adj_gain_max, adj_worst_max, adj_min_opened = ([0-9.]+), ([0-9.]+), (\d+)"
+    gain_max, worst_max, min_opened = (
+        float(v) for v in re.search(numbers, PAGE).groups()
+    )
+    stats = {
+        family: np.array([
+            [np.mean((plain + scale * (auto - plain) - exact) ** 2),
+             np.mean((plain - exact) ** 2)]
+            for plain, auto, exact in runs
+        ])
+        for family, runs in _adjustment_runs().items()
+    }
+    soum, net = stats["soum"], stats["mlp"]
+    opened = soum[:, 0] != soum[:, 1]
+    if opened.sum() < min_opened:
+        return False
+    return bool(
+        soum[opened, 0].sum() / soum[opened, 1].sum() < gain_max
+        and (soum[opened, 0] / soum[opened, 1]).max() < worst_max
+        and net[:, 0].sum() / net[:, 1].sum() < 1
+    )
+
+
+def test_adjustment_checks_reject_a_correction_twice_the_right_size():
+    """The page's checks pass on the companion's correction, and fail when the
+    correction is doubled (a wrong size of it that leaves the error where it was)."""
+    assert _adjustment_checks(1.0)
+    assert not _adjustment_checks(2.0)
