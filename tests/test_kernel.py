@@ -470,8 +470,8 @@ def test_error_bars_cover_the_exact_value_95_percent_of_the_time(game):
     instance's coverage varies (0.92 to 0.98 measured over 150 seeds), so the check
     averages over instances, as a reader's many explanations do. 200 coalitions at
     p = 8 is the default design (pairs, a surrogate with pair and triple terms whose
-    ridge strength is chosen from the data); 2400 correlated hits give a binomial sd
-    of about 0.5 %."""
+    ridge strength is chosen from the data, plus the shrunk residual correction); 2400
+    correlated hits give a binomial sd of about 0.5 %."""
     p = 8
     make = smooth_game if game == "smooth network" else soum_model
     hits = [_coverage(*make(p, 20 + k), p, 200, 30) for k in range(10)]
@@ -772,7 +772,7 @@ def test_residual_shapley_is_exact_with_every_coalition():
 def test_regression_adjustment_cuts_the_error_on_unanimity_sums():
     """On six sums of unanimity games at p = 12 (terms of every order, which no
     3-additive surrogate holds) and 1000 coalitions, adding the residual's estimated
-    Shapley value cuts the mean squared error by more than a fifth (0.68 of it,
+    Shapley value cuts the mean squared error by more than a fifth (0.66 of it,
     measured). Without the adjustment (``design="surrogate"``) the ratio is 1 and the
     check fails."""
 
