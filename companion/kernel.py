@@ -606,19 +606,6 @@ def _unit_blocks(F, G, unit):
         yield members, np.linalg.inv(I_H)
 
 
-def _unit_loo(F, G, e, unit):
-    r"""Each row's weighted residual with its whole sampling unit left out of the fit.
-
-    For unit ``u`` (a complementary pair, or one coalition) the weighted residuals
-    :math:`\tilde e_u = W_u^{1/2} e_u` become :math:`(I - H_{uu})^{-1}\tilde e_u`
-    (:func:`_unit_blocks`).
-    """
-    out = np.empty_like(e)
-    for members, inverse in _unit_blocks(F, G, unit):
-        out[members] = inverse @ e[members]
-    return out
-
-
 def _stratified_cov(pull, design: CoalitionDesign, rows) -> np.ndarray:
     """``V``: the design's covariance of the summed pulls (see :func:`fit_error_std`)."""
     d = pull.shape[1]
@@ -642,34 +629,37 @@ def _stratified_cov(pull, design: CoalitionDesign, rows) -> np.ndarray:
     return V
 
 
-def _loo_residuals(design: CoalitionDesign, fit) -> np.ndarray:
-    """The fit's weighted residuals ``(k, m)``, each sampled row's with its unit left out.
+def _sampled_blocks(design: CoalitionDesign, fit) -> list:
+    """Per group of ``fit``: :func:`_unit_blocks` of the sampled rows, computed once."""
+    rows = np.flatnonzero(design.stratum >= 0)
+    return [
+        list(_unit_blocks(F[rows], G[rows], design.unit[rows])) for _, _, F, G in fit[1]
+    ]
 
-    Enumerated rows keep their own residual (:func:`_unit_loo` for the sampled ones).
+
+def _loo_residuals(design: CoalitionDesign, fit, blocks: list) -> np.ndarray:
+    r"""The fit's weighted residuals ``(k, m)``, each sampled row's with its unit left out.
+
+    For unit ``u`` (a complementary pair, or one coalition) the weighted residuals
+    :math:`\tilde e_u = W_u^{1/2} e_u` become :math:`(I - H_{uu})^{-1}\tilde e_u`
+    (``blocks`` from :func:`_sampled_blocks`); enumerated rows keep their own.
     """
     E, groups = fit
     out = np.array(E, dtype=float)
     rows = np.flatnonzero(design.stratum >= 0)
-    if rows.size:
-        for cols, _, F, G in groups:
-            for col in cols:
-                out[rows, col] = _unit_loo(
-                    F[rows], G[rows], E[rows, col], design.unit[rows]
-                )
+    for (cols, *_), group in zip(groups, blocks):
+        for members, inverse in group:
+            at = np.ix_(rows[members], cols)
+            out[at] = inverse @ E[at]
     return out
 
 
-def _fit_pulls(design: CoalitionDesign, fit, loo: np.ndarray, col: int) -> np.ndarray:
-    """Each sampled row's pull on all ``p`` attributions of explained row ``col``."""
-    p = design.masks.shape[1]
-    rows = np.flatnonzero(design.stratum >= 0)
-    for cols, M, _, _ in fit[1]:
-        if col in cols:
-            pull = np.empty((rows.size, p))
-            pull[:, :-1] = loo[rows, col][:, None] * M[:, rows].T
-            pull[:, -1] = -pull[:, :-1].sum(axis=1)  # phi_p = Delta - sum_{i<p} phi_i
-            return pull
-    raise AssertionError("every explained row belongs to one group")  # pragma: no cover
+def _full_map(M: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``M``'s columns ``rows`` for all ``p`` attributions, ``phi_p = Delta - sum``."""
+    out = np.empty((M.shape[0] + 1, rows.size))
+    out[:-1] = M[:, rows]
+    out[-1] = -out[:-1].sum(axis=0)  # phi_p = Delta - sum_{i<p} phi_i
+    return out
 
 
 def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
@@ -688,7 +678,7 @@ def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
 
     where :math:`y_u` sums the rows of sampling unit ``u`` (a complementary pair, or
     one coalition), :math:`\tilde e_r` is the row's weighted residual when its whole
-    unit is left out of the fit (:func:`_unit_loo`; the plain residual understates the
+    unit is left out of the fit (:func:`_loo_residuals`; the plain residual understates the
     error of a fit with many terms, which pulls its own points close, and the two
     coalitions of a pair inform each other's fit), stratum ``h`` (a size group) had
     ``n_h`` of its ``N_h`` units drawn without replacement, and enumerated rows add no
@@ -706,12 +696,27 @@ def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
     rows = np.flatnonzero(design.stratum >= 0)
     if not rows.size:
         return np.full((m, p), np.inf)
-    loo = _loo_residuals(design, fit)
+    loo = _loo_residuals(design, fit, _sampled_blocks(design, fit))
     var = np.empty((m, p))
-    for col in range(m):  # one explained row at a time
-        pull = _fit_pulls(design, fit, loo, col)
-        var[col] = np.diagonal(_stratified_cov(pull, design, rows))
+    for cols, M, _, _ in fit[1]:
+        L = _full_map(M, rows)
+        for col in cols:  # one explained row at a time
+            pull = loo[rows, col][:, None] * L.T
+            var[col] = np.diagonal(_stratified_cov(pull, design, rows))
     return np.sqrt(np.clip(var, 0.0, None))
+
+
+def _size_cells(Z: np.ndarray, sizes: np.ndarray):
+    """Per coalition size: its rows ``at``, their masks and, per feature, the number of
+    them holding it (``n_in``) and not (``n_out``), at least 1, and whether both occur.
+    """
+    for size in np.unique(sizes):
+        at = np.flatnonzero(sizes == size)
+        Zs = Z[at].astype(float)
+        n_in = Zs.sum(axis=0)
+        n_out = len(at) - n_in
+        both = (n_in > 0) & (n_out > 0)
+        yield at, Zs, np.maximum(n_in, 1), np.maximum(n_out, 1), both
 
 
 def residual_shapley(design: CoalitionDesign) -> np.ndarray:
@@ -738,14 +743,8 @@ def residual_shapley(design: CoalitionDesign) -> np.ndarray:
     Z, sizes = design.masks, design.sizes
     k, p = Z.shape
     Q = np.zeros((p, k))
-    for size in np.unique(sizes):
-        at = np.flatnonzero(sizes == size)
-        Zs = Z[at].astype(float)
-        n_in = Zs.sum(axis=0)
-        n_out = len(at) - n_in
-        both = (n_in > 0) & (n_out > 0)
-        share = Zs / np.maximum(n_in, 1) - (1 - Zs) / np.maximum(n_out, 1)
-        Q[:, at] = (share * both).T / p
+    for at, Zs, n_in, n_out, both in _size_cells(Z, sizes):
+        Q[:, at] = ((Zs / n_in - (1 - Zs) / n_out) * both).T / p
     return Q - Q.mean(axis=0)
 
 
@@ -758,17 +757,13 @@ def _noise_pulls(design: CoalitionDesign, rows: np.ndarray, r: np.ndarray):
     Z, sizes = design.masks[rows].astype(float), design.sizes[rows]
     p = Z.shape[1]
     pull = np.zeros((len(rows), p))
-    for size in np.unique(sizes):
-        at = np.flatnonzero(sizes == size)
-        Zs, rs = Z[at], r[at]
-        n_in = Zs.sum(axis=0)
-        n_out = len(at) - n_in
-        both = (n_in > 0) & (n_out > 0)
-        mean_in = Zs.T @ rs / np.maximum(n_in, 1)
-        mean_out = (1 - Zs).T @ rs / np.maximum(n_out, 1)
-        dev = Zs * (rs[:, None] - mean_in) / np.maximum(n_in, 1) - (1 - Zs) * (
-            rs[:, None] - mean_out
-        ) / np.maximum(n_out, 1)
+    for at, Zs, n_in, n_out, both in _size_cells(Z, sizes):
+        rs = r[at]
+        mean_in, mean_out = Zs.T @ rs / n_in, (1 - Zs).T @ rs / n_out
+        dev = (
+            Zs * (rs[:, None] - mean_in) / n_in
+            - (1 - Zs) * (rs[:, None] - mean_out) / n_out
+        )
         pull[at] = dev * both / p
     return pull - pull.mean(axis=1, keepdims=True)
 
@@ -783,7 +778,7 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
     of which a fraction ``f`` was drawn, ``f`` of that population are the drawn
     coalitions themselves (their own residuals), and for the other ``1 - f`` the drawn
     coalitions' residuals with their unit left out of the fit stand in
-    (:func:`_unit_loo`; a fitted point's own residual is too small, the fit was pulled
+    (:func:`_loo_residuals`; a fitted point's own residual is too small, the fit was pulled
     toward it); enumerated sizes use their own residuals. The correction is shrunk by
     one factor per explained row,
     :math:`c = \max(0, 1 - \sum_i \widehat{\operatorname{Var}}_i / \|Q r\|^2)`, with
@@ -806,7 +801,8 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
     """
     m, p = phi.shape
     rows = np.flatnonzero(design.stratum >= 0)
-    loo = _loo_residuals(design, fit)
+    blocks = _sampled_blocks(design, fit)
+    loo = _loo_residuals(design, fit, blocks)
     # a stratum drawn in fraction f: f of its population are the drawn coalitions
     # themselves (own residuals), 1 - f the others (left-out residuals stand in)
     frac = np.zeros(len(w))
@@ -821,16 +817,14 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
     if not rows.size:  # nothing sampled: exact sizes only, an error not measurable
         return out + corr, np.full((m, p), np.inf)
     Qw = Q / np.sqrt(w)[None, :]
-    for cols, M, F, G in fit[1]:
+    for (cols, M, F, G), group in zip(fit[1], blocks):
         A = Qw.copy()
-        for members, inverse in _unit_blocks(F[rows], G[rows], design.unit[rows]):
+        for members, inverse in group:
             f = frac[rows[members[0]]]
             mix = f * np.eye(len(members)) + (1 - f) * inverse
             A[:, rows[members]] = Qw[:, rows[members]] @ mix
         L = A[:, rows] - (A @ F) @ G[rows].T  # the correction's map, sampled columns
-        L_fit = np.empty((p, rows.size))
-        L_fit[:-1] = M[:, rows]
-        L_fit[-1] = -L_fit[:-1].sum(axis=0)  # phi_p = Delta - sum_{i<p} phi_i
+        L_fit = _full_map(M, rows)
         for col in cols:
             e = loo[rows, col]
             r = mixed[rows, col] / np.sqrt(w[rows])
