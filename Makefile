@@ -13,11 +13,13 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
+# tools/site_cache.py first drops executed chapters that predate the companion's last change.
 book: $(STAMP)
+	$(PY) tools/site_cache.py
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 
 test: $(STAMP)
-	$(PY) -m pytest --numprocesses=auto --maxprocesses=4 --dist loadfile
+	$(PY) -m pytest --numprocesses=auto --maxprocesses=4 --dist loadgroup
 
 # Every chapter as a notebook, instructor and student (solutions removed) variants, zipped,
 # in _build/notebooks/; also refreshes the committed book/*.ipynb copies that the Colab

@@ -5,6 +5,8 @@ Chapters live in ``book/*.md`` as jupytext MyST notebooks (a YAML header with a
 to nbval, which runs every code cell in a fresh kernel: a cell that raises (a failing
 ``assert``, a shape error) fails the test. No ``.ipynb`` is written. Outputs are not
 compared (the text notebooks store none); the checks are the notebooks' own asserts.
+
+It also groups the tests for pytest-xdist (``--dist loadgroup``, see `SITE_GROUP`).
 """
 
 from __future__ import annotations
@@ -53,3 +55,20 @@ if jupytext is not None:
         if is_myst_notebook(file_path):
             return MySTNotebook.from_parent(parent, path=file_path)
         return None
+
+
+#: Test modules that share one pytest-xdist worker, in this order: the browser test builds
+#: the site, which runs every chapter (MyST-NB's jupyter-cache keeps the runs), and the
+#: notebook export then takes those runs instead of running every chapter again
+#: (tools/make_notebooks.py, `site_run`). On two workers this saves about three minutes.
+SITE_GROUP = ("tests/test_browser.py", "tests/test_notebooks.py")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """For ``--dist loadgroup`` (the Makefile's): one xdist group per file, as ``--dist
+    loadfile`` makes (nbval runs a chapter's cells in one kernel), except `SITE_GROUP`'s
+    files, which share one group."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group("book-site" if path in SITE_GROUP else path))

@@ -11,10 +11,16 @@ What is checked, and why it is enough to say the notebooks read like the book an
   holds at least as many images as the site shows figures; no Markdown cell of either
   variant holds MyST; the numbers in the Markdown are the glued values, in order; the
   student notebook holds no solution code.
+* A chapter the site build has just run (the browser test builds it first, in the same
+  pytest-xdist worker: conftest.py) is not run again: `built` takes that run's outputs
+  (`site_run`). A tiny chapter shows that they are the outputs a run of the notebook
+  itself gives, and that a changed chapter, or a run from before the companion's last
+  change, is run afresh.
 * One student notebook runs top to bottom in a fresh kernel, a different chapter each
   day (rotation; set BOOK_STUDENT_NOTEBOOKS=all to run every one). The instructor code
-  itself ran top to bottom when `built` executed it, and the static check below shows that
-  no cell of a student notebook needs a name that only a solution defines.
+  ran top to bottom when the site or `built` executed it (nbval runs it once more), and
+  the static check below shows that no cell of a student notebook needs a name that only
+  a solution defines.
 * The `fresh_venv` test (marked `slow`, run by .ci/run on its own): a new virtual
   environment gets `companion` from the course zip only (never the checkout), with the
   dependencies its pyproject.toml declares pinned by the zip's requirements.txt, plus a
@@ -41,6 +47,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import make_notebooks as mk  # noqa: E402
+import site_cache  # noqa: E402
 from notebook_parts import glue_text  # noqa: E402
 from notebook_text import MYST_HEADER as HEADER  # noqa: E402
 from notebook_text import code_cell as code  # noqa: E402
@@ -276,6 +283,60 @@ def test_imports_are_found_and_stdlib_is_left_out():
 
 
 # ------------------------------------------------------------------ every chapter
+def site_chapter(tmp_path: Path) -> Path:
+    """A tiny chapter with each kind of output a chapter has, and a student-check cell."""
+    md = tmp_path / "09_site.md"
+    md.write_text(HEADER
+                  + code("from myst_nb import glue\nimport matplotlib.pyplot as plt\nprint('hello')")
+                  + code("a = 3\nglue('n', a, display=False)\nglue('shown', 'words', display=True)\na + 1")
+                  + code("fig, ax = plt.subplots(figsize=(2, 1))\nax.plot([0, 1])\n"
+                         "glue('fig_a', fig, display=False)\nplt.close(fig)")
+                  + student_check("a = 100")
+                  + code("print(a)"))
+    return md
+
+
+def run_as_the_site(md: Path, folder: Path) -> None:
+    """Execute `md` as MyST-NB does (``skip-execution`` cells skipped) into a jupyter-cache."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.cache.main import CacheBundleIn
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(md)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(md.parent)}}).execute()
+    get_cache(folder).cache_notebook_bundle(CacheBundleIn(nb, uri=str(md.resolve())),
+                                            check_validity=False)
+
+
+def test_a_chapter_the_site_ran_is_not_run_again_and_reads_the_same(tmp_path, monkeypatch):
+    md = site_chapter(tmp_path)
+    own = mk.execute_chapter(md, ROOT, site_cache=tmp_path / "no-cache")  # a kernel of its own
+    run_as_the_site(md, tmp_path / "cache")
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("the chapter was run again")
+
+    monkeypatch.setattr("nbclient.NotebookClient", no_kernel)
+    reused = mk.execute_chapter(md, ROOT, site_cache=tmp_path / "cache")
+    assert (reused.outputs, reused.counts, reused.glued_in) == (own.outputs, own.counts, own.glued_in)
+    assert reused.glue == own.glue and set(own.glue) == {"n", "shown", "fig_a"}
+    assert [o["text"] for o in own.outputs[-1]] == ["3\n"], "the student check did not run"
+    assert sum("image/png" in o.get("data", {}) for o in own.outputs[2]) == 1, "figure shown once"
+    # a changed chapter, or a run older than the companion's last change, is not taken
+    md.write_text(md.read_text().replace("print(a)", "print(a + 1)"))
+    cells, _ = mk._chapter_code(md, ROOT)
+    assert mk.site_run(md, cells, ROOT, tmp_path / "cache") is None
+    md.write_text(md.read_text().replace("print(a + 1)", "print(a)"))
+    cells, _ = mk._chapter_code(md, ROOT)
+    assert mk.site_run(md, cells, ROOT, tmp_path / "cache") is not None
+    monkeypatch.setattr(site_cache, "newest_input", lambda root=ROOT: time.time() + 60)
+    assert mk.site_run(md, cells, ROOT, tmp_path / "cache") is None
+    assert site_cache.prune(ROOT, tmp_path / "cache") == [md.name]
+    monkeypatch.undo()
+    assert mk.site_run(md, cells, ROOT, tmp_path / "cache") is None, "pruned"
+
+
 def test_there_are_chapters():
     assert CHAPTERS, "no MyST notebooks (chapters) found in book/"
 

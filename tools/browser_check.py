@@ -82,7 +82,11 @@ def find_browser() -> tuple[str | None, str | None]:
 
 
 def build_book(root: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """Build the book as `make book` does (execution results come from jupyter-cache)."""
+    """Build the book as `make book` does (execution results come from jupyter-cache;
+    runs from before the companion's last change are removed first: site_cache.prune)."""
+    import site_cache
+
+    site_cache.prune(root)
     exe = Path(sys.executable).with_name("jupyter-book")
     command = [str(exe) if exe.exists() else "jupyter-book", "build", ".", "--all", "-W", "-n",
                "--keep-going"]

@@ -37,7 +37,9 @@ book open them); a copy is rewritten only when more than its numbers changed.
 
 Runs are cached in ``OUT/.executed`` by a hash of the code, the companion's source and
 the pinned requirements, so a second ``make notebooks`` (or the tests after it) does not
-run the chapters again. With the same runs, the output is byte for byte the same (fixed
+run the chapters again. A chapter that ``make book`` has already run (MyST-NB's
+jupyter-cache in ``_build/.jupyter_cache``: the same code, run after the companion's last
+change) is not run again: its outputs are taken from there (`site_run`). With the same runs, the output is byte for byte the same (fixed
 cell ids, sorted keys, fixed zip timestamps).
 """
 
@@ -76,6 +78,7 @@ from notebook_parts import (  # noqa: E402  (re-exported: the tests use them fro
     imported_modules,
     install_cell_source,
     instructor_cells,
+    is_student_check,
     myst_leftovers,
     pinned_requirements,
     read_bibliography,
@@ -84,6 +87,7 @@ from notebook_parts import (  # noqa: E402  (re-exported: the tests use them fro
     requirement_for,
     strip_solutions,
 )
+from site_cache import fresh_runs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER_GLOB = "*.md"
@@ -96,7 +100,7 @@ __all__ = ["COMPANION_SRC", "INSTALL_MARKER", "PLACEHOLDER_CODE", "PLACEHOLDER_T
            "SOLUTION_END", "SOLUTION_START", "STUDENT_CHECK", "ChapterRun", "_strip_ipython",
            "book_context", "build", "chapter_sources", "execute_chapter", "imported_modules",
            "install_cell_source", "myst_leftovers", "notebook_parts_normalise", "requirement_for", "notebook_text", "pinned_requirements",
-           "readable_markdown", "repository_url", "site_url", "stale_synced_copies",
+           "readable_markdown", "repository_url", "site_run", "site_url", "stale_synced_copies",
            "strip_solutions", "to_notebook", "write_zip"]
 
 
@@ -240,8 +244,85 @@ def _strip_records(outputs: list) -> tuple[list, dict]:
     return kept, glued
 
 
-def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None) -> ChapterRun:
-    """Run the instructor code of `md` top to bottom in a fresh kernel (cached by content)."""
+#: MyST-NB's mime prefix of a glue record that is not displayed.
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def site_run(md: Path, cells: list, root: Path = ROOT,
+             site_cache: Path | None = None) -> list | None:
+    """The book's own run of `md`'s instructor `cells`, from MyST-NB's jupyter-cache.
+
+    The site build executes the chapter's code cells except the ``student-check`` ones
+    (tagged ``skip-execution``): exactly the instructor code, with MyST-NB's ``glue``.
+    Returns the executed cells (one per instructor cell, with outputs and counts) of the
+    newest cached run of `md` whose code is `cells`' code and that was made after the
+    companion's last change (tools/site_cache.py, `fresh_runs`); else None.
+    `site_cache` defaults to the repository's ``_build/.jupyter_cache``.
+    """
+    wanted = [c.source for c in cells]
+    for nb in fresh_runs(md, root, site_cache):
+        code = [c for c in nb.cells if c.cell_type == "code" and not is_student_check(c)]
+        if [c.source for c in code] == wanted:
+            if any(c.get("execution_count") is None for c in code):
+                return None  # a cell the site skipped: the notebook must run it
+            return code
+    return None
+
+
+def _notebook_outputs(outputs: list, shift: int) -> list:
+    """A site cell's outputs as the notebook's run shows them (see RECORD_GLUE).
+
+    Every glue record becomes a hidden record, followed, when the notebook's ``glue``
+    shows the value (an image, or ``display=True``), by the value itself; an
+    ``execute_result`` is renumbered by `shift` (the setup and glue cells run first).
+    """
+    converted = []
+    for output in outputs:
+        output = copy.deepcopy(output)
+        meta = output.get("metadata", {})
+        if "scrapbook" not in meta:
+            if output.get("output_type") == "execute_result":
+                output["execution_count"] += shift
+            converted.append(output)
+            continue
+        prefix = meta["scrapbook"].get("mime_prefix", "")
+        data = {key[len(prefix):]: value for key, value in output["data"].items()}
+        shown_meta = {key: value for key, value in meta.items() if key != "scrapbook"}
+        record_meta = {**copy.deepcopy(shown_meta),
+                       "scrapbook": {"mime_prefix": GLUE_PREFIX, "name": meta["scrapbook"]["name"]}}
+        converted.append(nbformat.v4.new_output(
+            "display_data", data={GLUE_PREFIX + key: value for key, value in data.items()},
+            metadata=record_meta))
+        if prefix == "" or any(key.startswith("image/") for key in data):
+            converted.append(nbformat.v4.new_output("display_data", data=data, metadata=shown_meta))
+    return converted
+
+
+def _from_site(sources: list[str], site_cells: list):
+    """The notebook of `sources` (setup, glue, chapter cells) with the site's outputs."""
+    nb = _new_notebook(sources)
+    nb.cells[0].execution_count, nb.cells[1].execution_count = 1, 2
+    for cell, ran in zip(nb.cells[2:], site_cells):
+        cell.execution_count = ran.execution_count + 2
+        cell.outputs = _notebook_outputs(ran.get("outputs", []), 2)
+    return nb
+
+
+def _new_notebook(sources: list[str]):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
+                                 "name": "python3"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None,
+                    site_cache: Path | None = None) -> ChapterRun:
+    """Run the instructor code of `md` top to bottom in a fresh kernel (cached by content).
+
+    When the book's build has already run exactly this code since the companion last
+    changed (`site_run`), its outputs are taken instead of running the chapter again.
+    """
     from nbclient import NotebookClient
 
     md = Path(md)
@@ -254,14 +335,15 @@ def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None) 
     if cached is not None and cached.exists():
         nb = nbformat.read(cached, as_version=4)
     else:
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
-                                     "name": "python3"}
-        nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-        client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                resources={"metadata": {"path": str(md.parent)}},
-                                record_timing=False, allow_errors=False)
-        client.execute()
+        from_site = site_run(md, cells, root, site_cache)
+        if from_site is not None:
+            nb = _from_site(sources, from_site)
+        else:
+            nb = _new_notebook(sources)
+            client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                    resources={"metadata": {"path": str(md.parent)}},
+                                    record_timing=False, allow_errors=False)
+            client.execute()
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             for old in cached.parent.glob(f"{md.stem}-*.ipynb"):
@@ -458,8 +540,10 @@ def write_zip(files: dict[str, bytes] | list[Path], zip_path: Path, folder: str)
 
 def build(out_dir: Path, *, book_dir: Path = ROOT / "book", root: Path = ROOT,
           sync_dir: Path | None = None, cache_dir: Path | None = None,
-          log=None) -> dict[str, list]:
+          site_cache: Path | None = None, log=None) -> dict[str, list]:
     """Run every chapter, write both variants, their zips; optionally refresh synced copies.
+
+    A chapter the book's build has just run is not run again (`execute_chapter`).
 
     Returns {"instructor": [...], "student": [...], "zips": [...], "synced": [changed copies],
     "runs": {stem: ChapterRun}}.
@@ -478,7 +562,7 @@ def build(out_dir: Path, *, book_dir: Path = ROOT / "book", root: Path = ROOT,
     failed = []
     for md in chapters:
         try:  # a failing chapter stops nothing else; all failures are reported at the end
-            run = execute_chapter(md, root, cache_dir)
+            run = execute_chapter(md, root, cache_dir, site_cache)
             notebooks = {variant: to_notebook(md, variant, run, root=root) for variant in VARIANTS}
         except Exception as error:  # noqa: BLE001  (re-raised below, with every chapter's)
             failed.append(f"{md.name}: {type(error).__name__}: {str(error)[-3000:]}")

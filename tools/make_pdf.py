@@ -83,8 +83,13 @@ def build_singlehtml(root: Path = ROOT, output: Path | None = None,
                      timeout: int = 3600) -> subprocess.CompletedProcess:
     """Build the one-page HTML book of `root` into output/_build/singlehtml.
 
-    `output` defaults to `root` (then the build shares make book's jupyter-cache).
+    `output` defaults to `root` (then the build shares make book's jupyter-cache, whose
+    runs from before the companion's last change are removed first: site_cache.prune).
     """
+    import site_cache
+
+    if output is None or Path(output).resolve() == Path(root).resolve():
+        site_cache.prune(root)
     exe = Path(sys.executable).with_name("jupyter-book")
     command = [str(exe) if exe.exists() else "jupyter-book", "build", ".", "--builder",
                "singlehtml", "-W", "-n", "--keep-going"]
