@@ -19,7 +19,7 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 
 test: $(STAMP)
-	$(PY) -m pytest --numprocesses=auto --maxprocesses=4 --dist loadgroup
+	$(PY) -m pytest --numprocesses=auto --maxprocesses=4 --dist loadfile
 
 # Every chapter as a notebook, instructor and student (solutions removed) variants, zipped,
 # in _build/notebooks/; also refreshes the committed book/*.ipynb copies that the Colab

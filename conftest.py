@@ -6,7 +6,7 @@ to nbval, which runs every code cell in a fresh kernel: a cell that raises (a fa
 ``assert``, a shape error) fails the test. No ``.ipynb`` is written. Outputs are not
 compared (the text notebooks store none); the checks are the notebooks' own asserts.
 
-It also groups the tests for pytest-xdist (``--dist loadgroup``, see `SITE_GROUP`).
+It also tells pytest-xdist which test files share a worker (see `SITE_GROUP`).
 """
 
 from __future__ import annotations
@@ -64,11 +64,17 @@ if jupytext is not None:
 SITE_GROUP = ("tests/test_browser.py", "tests/test_notebooks.py")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """For ``--dist loadgroup`` (the Makefile's): one xdist group per file, as ``--dist
-    loadfile`` makes (nbval runs a chapter's cells in one kernel), except `SITE_GROUP`'s
-    files, which share one group."""
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group("book-site" if path in SITE_GROUP else path))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` (the Makefile's: nbval runs a chapter's cells in one kernel),
+    with `SITE_GROUP`'s files as one unit of work, in that order."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SiteTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "book-site" if path in SITE_GROUP else path
+
+    return SiteTogether(config, log)
