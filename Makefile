@@ -13,7 +13,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
-# tools/site_cache.py first drops executed chapters that predate the companion's last change.
+# tools/site_cache.py first drops executed chapters older than a file they read (companion/...).
 book: $(STAMP)
 	$(PY) tools/site_cache.py
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going

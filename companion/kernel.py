@@ -589,21 +589,24 @@ def _unit_totals(contrib: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def _unit_blocks(F, G, unit):
-    r"""``(members, (I - H_uu)^{-1})`` for each sampling unit ``u`` of the rows given.
+def _unit_blocks(F, G, unit) -> list:
+    r"""The sampling units ``u`` of the rows given, grouped by their number of rows ``s``.
 
-    ``H_uu = F_u G_u^T`` is the unit's block of the (weighted) hat matrix; a leverage
-    so close to 1 that the fit interpolates the unit is held at ``1 - 1e-3``.
+    One ``(members (n_s, s), inverses (n_s, s, s))`` per size: ``members`` holds each
+    unit's row positions, ``inverses`` its :math:`(I - H_{uu})^{-1}`, where
+    ``H_uu = F_u G_u^T`` is the unit's block of the (weighted) hat matrix; a leverage so
+    close to 1 that the fit interpolates the unit is held at ``1 - 1e-3``.
     """
     order = np.argsort(unit, kind="stable")
-    bounds = np.flatnonzero(np.diff(unit[order])) + 1
-    for members in np.split(order, bounds):
-        I_H = np.eye(len(members)) - F[members] @ G[members].T
-        I_H = (I_H + I_H.T) / 2
-        lo = np.linalg.eigvalsh(I_H).min()
-        if lo < 1e-3:
-            I_H = I_H + (1e-3 - lo) * np.eye(len(members))
-        yield members, np.linalg.inv(I_H)
+    _, start, count = np.unique(unit[order], return_index=True, return_counts=True)
+    out = []
+    for s in np.unique(count):
+        members = order[start[count == s][:, None] + np.arange(s)]
+        I_H = np.eye(s) - np.einsum("uia,uja->uij", F[members], G[members])
+        I_H = (I_H + I_H.transpose(0, 2, 1)) / 2
+        lift = np.maximum(1e-3 - np.linalg.eigvalsh(I_H)[:, 0], 0.0)
+        out.append((members, np.linalg.inv(I_H + lift[:, None, None] * np.eye(s))))
+    return out
 
 
 def _stratified_cov(pull, design: CoalitionDesign, rows) -> np.ndarray:
@@ -632,9 +635,7 @@ def _stratified_cov(pull, design: CoalitionDesign, rows) -> np.ndarray:
 def _sampled_blocks(design: CoalitionDesign, fit) -> list:
     """Per group of ``fit``: :func:`_unit_blocks` of the sampled rows, computed once."""
     rows = np.flatnonzero(design.stratum >= 0)
-    return [
-        list(_unit_blocks(F[rows], G[rows], design.unit[rows])) for _, _, F, G in fit[1]
-    ]
+    return [_unit_blocks(F[rows], G[rows], design.unit[rows]) for _, _, F, G in fit[1]]
 
 
 def _loo_residuals(design: CoalitionDesign, fit, blocks: list) -> np.ndarray:
@@ -648,9 +649,10 @@ def _loo_residuals(design: CoalitionDesign, fit, blocks: list) -> np.ndarray:
     out = np.array(E, dtype=float)
     rows = np.flatnonzero(design.stratum >= 0)
     for (cols, *_), group in zip(groups, blocks):
+        cols = np.asarray(cols)
         for members, inverse in group:
-            at = np.ix_(rows[members], cols)
-            out[at] = inverse @ E[at]
+            at = (rows[members][:, :, None], cols[None, None, :])  # (units, s, columns)
+            out[at] = np.einsum("uij,ujc->uic", inverse, E[at])
     return out
 
 
@@ -820,9 +822,9 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
     for (cols, M, F, G), group in zip(fit[1], blocks):
         A = Qw.copy()
         for members, inverse in group:
-            f = frac[rows[members[0]]]
-            mix = f * np.eye(len(members)) + (1 - f) * inverse
-            A[:, rows[members]] = Qw[:, rows[members]] @ mix
+            f = frac[rows[members[:, 0]]][:, None, None]
+            mix = f * np.eye(members.shape[1]) + (1 - f) * inverse  # one per unit
+            A[:, rows[members]] = np.einsum("pus,ust->put", Qw[:, rows[members]], mix)
         L = A[:, rows] - (A @ F) @ G[rows].T  # the correction's map, sampled columns
         L_fit = _full_map(M, rows)
         for col in cols:

@@ -14,8 +14,8 @@ What is checked, and why it is enough to say the notebooks read like the book an
 * A chapter the site build has just run (the browser test builds it first, in the same
   pytest-xdist worker: conftest.py) is not run again: `built` takes that run's outputs
   (`site_run`). A tiny chapter shows that they are the outputs a run of the notebook
-  itself gives, and that a changed chapter, or a run from before the companion's last
-  change, is run afresh.
+  itself gives, and that a changed chapter, or a run older than a file it reads (the
+  companion's source, tools/site_cache.py), is run afresh.
 * One student notebook runs top to bottom in a fresh kernel, a different chapter each
   day (rotation; set BOOK_STUDENT_NOTEBOOKS=all to run every one). The instructor code
   ran top to bottom when the site or `built` executed it (nbval runs it once more), and
@@ -323,7 +323,7 @@ def test_a_chapter_the_site_ran_is_not_run_again_and_reads_the_same(tmp_path, mo
     assert reused.glue == own.glue and set(own.glue) == {"n", "shown", "fig_a"}
     assert [o["text"] for o in own.outputs[-1]] == ["3\n"], "the student check did not run"
     assert sum("image/png" in o.get("data", {}) for o in own.outputs[2]) == 1, "figure shown once"
-    # a changed chapter, or a run older than the companion's last change, is not taken
+    # a changed chapter, or a run older than a file it reads, is not taken
     md.write_text(md.read_text().replace("print(a)", "print(a + 1)"))
     cells, _ = mk._chapter_code(md, ROOT)
     assert mk.site_run(md, cells, ROOT, tmp_path / "cache") is None

@@ -35,12 +35,13 @@ Each zip holds its notebooks, ``companion-src/`` (the package's source: ``pip in
 book open them); a copy is rewritten only when more than its numbers changed.
 ``--check`` writes nothing and exits 1 when a committed copy is missing or stale.
 
-Runs are cached in ``OUT/.executed`` by a hash of the code, the companion's source and
-the pinned requirements, so a second ``make notebooks`` (or the tests after it) does not
-run the chapters again. A chapter that ``make book`` has already run (MyST-NB's
-jupyter-cache in ``_build/.jupyter_cache``: the same code, run after the companion's last
-change) is not run again: its outputs are taken from there (`site_run`). With the same runs, the output is byte for byte the same (fixed
-cell ids, sorted keys, fixed zip timestamps).
+Runs are cached in ``OUT/.executed`` by a hash of the code, the companion's source, the
+pinned requirements and the files the appendices read (tools/site_cache.py,
+`RUN_INPUTS`), so a second ``make notebooks`` (or the tests after it) does not run the
+chapters again. A chapter that ``make book`` has already run (MyST-NB's jupyter-cache in
+``_build/.jupyter_cache``: the same code, run after the last change of those files) is not
+run again: its outputs are taken from there (`site_run`). With the same runs, the output
+is byte for byte the same (fixed cell ids, sorted keys, fixed zip timestamps).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ from notebook_parts import (  # noqa: E402  (re-exported: the tests use them fro
     requirement_for,
     strip_solutions,
 )
-from site_cache import fresh_runs  # noqa: E402
+from site_cache import fresh_runs, input_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER_GLOB = "*.md"
@@ -225,9 +226,9 @@ def _run_key(sources: list[str], root: Path) -> str:
     digest.update(sys.version.encode())
     for text in sources:
         digest.update(b"\0cell\0" + text.encode())
-    for path in sorted((Path(root) / "companion").rglob("*.py")) + [Path(root) / "requirements.txt"]:
-        if path.exists():
-            digest.update(b"\0file\0" + path.name.encode() + path.read_bytes())
+    for path in input_files(root):  # the companion, the pins, what the appendices read
+        name = path.relative_to(root).as_posix()
+        digest.update(b"\0file\0" + name.encode() + path.read_bytes())
     return digest.hexdigest()[:20]
 
 
@@ -256,7 +257,7 @@ def site_run(md: Path, cells: list, root: Path = ROOT,
     (tagged ``skip-execution``): exactly the instructor code, with MyST-NB's ``glue``.
     Returns the executed cells (one per instructor cell, with outputs and counts) of the
     newest cached run of `md` whose code is `cells`' code and that was made after the
-    companion's last change (tools/site_cache.py, `fresh_runs`); else None.
+    last change of a file it reads (tools/site_cache.py, `fresh_runs`); else None.
     `site_cache` defaults to the repository's ``_build/.jupyter_cache``.
     """
     wanted = [c.source for c in cells]

@@ -84,7 +84,7 @@ def build_singlehtml(root: Path = ROOT, output: Path | None = None,
     """Build the one-page HTML book of `root` into output/_build/singlehtml.
 
     `output` defaults to `root` (then the build shares make book's jupyter-cache, whose
-    runs from before the companion's last change are removed first: site_cache.prune).
+    stale runs, older than a file they read, are removed first: site_cache.prune).
     """
     import site_cache
 

@@ -1,9 +1,9 @@
 """The book's executed chapters: MyST-NB's jupyter-cache in ``_build/.jupyter_cache``.
 
 ``make book`` runs each chapter once and keeps the run there, keyed by a hash of the
-chapter's code only. A change to the companion's source or to the pinned requirements
-changes the numbers without changing that hash, so jupyter-cache would hand back a run
-made with the old companion. Two things guard against that:
+chapter's code only. A change to the companion's source, the pinned requirements or a
+file an appendix reads (`RUN_INPUTS`) changes the numbers without changing that hash,
+so jupyter-cache would hand back a run made with the old files. Two things guard against that:
 
 * `prune` (``python tools/site_cache.py``, run by ``make book`` and by the browser
   test's build before Jupyter Book starts) removes every run older than the newest of
@@ -23,14 +23,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Where MyST-NB keeps its runs (``execute_notebooks: cache`` in _config.yml).
 SITE_CACHE = Path("_build") / ".jupyter_cache"
-#: The files whose change makes a run stale although the chapter's code is the same.
-RUN_INPUTS = ("companion/**/*.py", "requirements.txt", "constraints.txt")
+#: The files whose change makes a run stale although the chapter's code is the same:
+#: the companion, the pinned environment, and what the appendices read (the benchmarks'
+#: code and committed results, the calibration test whose band they quote).
+RUN_INPUTS = ("companion/**/*.py", "requirements.txt", "constraints.txt",
+              "benchmarks/**/*.py", "benchmarks/results/*.json", "tests/test_kernel.py")
+
+
+def input_files(root: Path = ROOT) -> list[Path]:
+    """The `RUN_INPUTS` files of `root`, sorted."""
+    return sorted({p for pattern in RUN_INPUTS for p in Path(root).glob(pattern)
+                   if p.is_file() and "__pycache__" not in p.parts})
 
 
 def newest_input(root: Path = ROOT) -> float:
     """The modification time (seconds since the epoch) of the newest `RUN_INPUTS` file."""
-    paths = [p for pattern in RUN_INPUTS for p in Path(root).glob(pattern) if p.is_file()]
-    return max((p.stat().st_mtime for p in paths), default=0.0)
+    return max((p.stat().st_mtime for p in input_files(root)), default=0.0)
 
 
 def _created(record) -> float:
@@ -78,5 +86,5 @@ def prune(root: Path = ROOT, folder: Path | None = None) -> list[str]:
 if __name__ == "__main__":
     stale = prune()
     if stale:
-        print("site cache: runs from before the companion's last change removed:",
+        print("site cache: runs older than a file they read removed:",
               ", ".join(sorted(set(stale))), file=sys.stderr)
