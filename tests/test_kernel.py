@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -487,6 +488,48 @@ def test_error_bars_detect_a_halved_standard_error():
         ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=200, rng=9000 + s)
         hits.append(np.abs(ex.values - phi) <= 1.96 * ex.error_std / 2)
     assert np.mean(hits) < 0.93
+
+
+@functools.lru_cache(maxsize=None)
+def _corrected_hits(p: int, budget: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Over 10 unanimity sums x 15 seeds, the estimates where the residual correction
+    is on (they differ from design="surrogate"): (covered by the 95 % bar, covered by
+    half of it, the number of such estimates)."""
+    full, half = [], []
+    for k in range(10):
+        f, phi = soum_model(p, 300 + k)
+        for s in range(15):
+            args = (f, np.ones(p), np.zeros((1, p)))
+            ex = kernel_shap(*args, n_samples=budget, rng=5000 + s)
+            alone = kernel_shap(*args, n_samples=budget, rng=5000 + s, design="surrogate")
+            if not np.array_equal(ex.values, alone.values):
+                full.append(np.abs(ex.values - phi) <= 1.96 * ex.error_std)
+                half.append(np.abs(ex.values - phi) <= 1.96 * ex.error_std / 2)
+    return np.array(full), np.array(half), len(full)
+
+
+CORRECTED_CASES = [(10, 120), (12, 300)]  # pairs; single coalitions (auto_pairs' window)
+
+
+@pytest.mark.parametrize("p, budget", CORRECTED_CASES)
+def test_error_bars_are_not_too_narrow_where_the_correction_is_on(p, budget):
+    """The calibration test above averages over every estimate, and the shrunk residual
+    correction is on in few of them. Here only those count: at least 30 estimates (61
+    and 64 measured), whose 95 % intervals cover the exact value at least 93 % of the
+    time (0.977 and 0.980 measured: conservative there; the band's upper end is not
+    asked for)."""
+    covered, _, n = _corrected_hits(p, budget)
+    assert n >= 30
+    assert covered.mean() >= 0.93
+
+
+@pytest.mark.parametrize("p, budget", CORRECTED_CASES)
+def test_corrected_error_bars_check_detects_a_halved_standard_error(p, budget):
+    """The check above can fail: with error_std halved, coverage drops below 93 %
+    (0.80 and 0.75 measured)."""
+    _, halved, n = _corrected_hits(p, budget)
+    assert n >= 30
+    assert halved.mean() < 0.93
 
 
 def test_error_std_is_inf_when_nothing_is_sampled_and_zero_when_exact():
