@@ -83,7 +83,7 @@ def find_browser() -> tuple[str | None, str | None]:
 
 def build_book(root: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Build the book as `make book` does (execution results come from jupyter-cache;
-    stale runs, older than a file they read, are removed first: site_cache.prune)."""
+    runs that may have used other files than today's are removed first: site_cache.prune)."""
     import site_cache
 
     site_cache.prune(root)

@@ -88,7 +88,7 @@ from notebook_parts import (  # noqa: E402  (re-exported: the tests use them fro
     requirement_for,
     strip_solutions,
 )
-from site_cache import fresh_runs, input_files  # noqa: E402
+from site_cache import fresh_runs, inputs_digest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER_GLOB = "*.md"
@@ -223,12 +223,10 @@ def is_repository_module(module: str, root: Path = ROOT) -> bool:
 
 def _run_key(sources: list[str], root: Path) -> str:
     digest = hashlib.sha256()
-    digest.update(sys.version.encode())
     for text in sources:
         digest.update(b"\0cell\0" + text.encode())
-    for path in input_files(root):  # the companion, the pins, what the appendices read
-        name = path.relative_to(root).as_posix()
-        digest.update(b"\0file\0" + name.encode() + path.read_bytes())
+    # Python's version, the companion, the pins, what the appendices read
+    digest.update(b"\0inputs\0" + inputs_digest(root).encode())
     return digest.hexdigest()[:20]
 
 
@@ -256,8 +254,9 @@ def site_run(md: Path, cells: list, root: Path = ROOT,
     The site build executes the chapter's code cells except the ``student-check`` ones
     (tagged ``skip-execution``): exactly the instructor code, with MyST-NB's ``glue``.
     Returns the executed cells (one per instructor cell, with outputs and counts) of the
-    newest cached run of `md` whose code is `cells`' code and that was made after the
-    last change of a file it reads (tools/site_cache.py, `fresh_runs`); else None.
+    newest cached run of `md` whose code is `cells`' code and that began after the last
+    change of a file it reads (tools/site_cache.py, `fresh_runs`); else None (also
+    when the site's run glued a figure it left open: see `_figure_left_open`).
     `site_cache` defaults to the repository's ``_build/.jupyter_cache``.
     """
     wanted = [c.source for c in cells]
@@ -266,8 +265,24 @@ def site_run(md: Path, cells: list, root: Path = ROOT,
         if [c.source for c in code] == wanted:
             if any(c.get("execution_count") is None for c in code):
                 return None  # a cell the site skipped: the notebook must run it
+            if any(_figure_left_open(c) for c in code):
+                return None  # shown twice on the site, once by the notebook's glue
             return code
     return None
+
+
+def _figure_left_open(cell) -> bool:
+    """A cell that glued a matplotlib figure and left it open: the site's inline backend
+    showed it once more, while the notebook's ``glue`` closes it (it would show once)."""
+    glued = shown = False
+    for output in cell.get("outputs", []):
+        meta, data = output.get("metadata", {}), output.get("data", {})
+        if "scrapbook" in meta:
+            text = data.get(meta["scrapbook"].get("mime_prefix", "") + "text/plain", "")
+            glued |= str(text).startswith("<Figure")
+        else:
+            shown |= any(key.startswith("image/") for key in data)
+    return glued and shown
 
 
 def _notebook_outputs(outputs: list, shift: int) -> list:

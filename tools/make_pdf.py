@@ -84,12 +84,14 @@ def build_singlehtml(root: Path = ROOT, output: Path | None = None,
     """Build the one-page HTML book of `root` into output/_build/singlehtml.
 
     `output` defaults to `root` (then the build shares make book's jupyter-cache, whose
-    stale runs, older than a file they read, are removed first: site_cache.prune).
+    runs that may have used other files than today's are removed first: site_cache.prune).
     """
     import site_cache
 
     if output is None or Path(output).resolve() == Path(root).resolve():
         site_cache.prune(root)
+    else:
+        site_cache.prune(root, Path(output) / site_cache.SITE_CACHE)
     exe = Path(sys.executable).with_name("jupyter-book")
     command = [str(exe) if exe.exists() else "jupyter-book", "build", ".", "--builder",
                "singlehtml", "-W", "-n", "--keep-going"]

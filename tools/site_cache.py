@@ -6,16 +6,19 @@ file an appendix reads (`RUN_INPUTS`) changes the numbers without changing that 
 so jupyter-cache would hand back a run made with the old files. Two things guard against that:
 
 * `prune` (``python tools/site_cache.py``, run by ``make book`` and by the browser
-  test's build before Jupyter Book starts) removes every run older than the newest of
-  those files, so the build runs those chapters again;
-* `fresh_runs` yields only runs made after that change; the notebook export
-  (tools/make_notebooks.py, `site_run`) takes its outputs from them instead of running a
-  chapter the build has just run.
+  test's build before Jupyter Book starts) removes every run that may have used other
+  files than today's (all runs when the files' digest changed since the last prune,
+  else those begun before the newest file's last change) and notes the digest, so the
+  build runs those chapters again;
+* `fresh_runs` yields only runs begun after that change, while the digest still holds;
+  the notebook export (tools/make_notebooks.py, `site_run`) takes its outputs from
+  them instead of running a chapter the build has just run.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,50 +44,96 @@ def newest_input(root: Path = ROOT) -> float:
     return max((p.stat().st_mtime for p in input_files(root)), default=0.0)
 
 
-def _created(record) -> float:
-    created = record.created  # jupyter-cache stores UTC; SQLite gives it back naive
+def inputs_digest(root: Path = ROOT) -> str:
+    """A hash of the Python version and of every `RUN_INPUTS` file's name and bytes."""
+    digest = hashlib.sha256(sys.version.encode())
+    for path in input_files(root):
+        name = path.relative_to(root).as_posix()
+        digest.update(b"\0file\0" + name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _folder(root: Path, folder: Path | None) -> Path:
+    return Path(root) / SITE_CACHE if folder is None else Path(folder)
+
+
+def digest_file(root: Path = ROOT, folder: Path | None = None) -> Path:
+    """Where `prune` notes `inputs_digest` (next to the cache, which it leaves alone)."""
+    where = _folder(root, folder)
+    return where.with_name(where.name + ".inputs")
+
+
+def _started(record) -> float:
+    """When the run began: jupyter-cache stamps a record (in UTC; SQLite gives it back
+    naive) when the run is stored, after ``execution_seconds``."""
+    created = record.created
     if created.tzinfo is None:
         created = created.replace(tzinfo=datetime.UTC)
-    return created.timestamp()
+    return created.timestamp() - float((record.data or {}).get("execution_seconds", 0.0))
 
 
 def _cache(root: Path, folder: Path | None):
-    folder = Path(root) / SITE_CACHE if folder is None else Path(folder)
-    if not (folder / "global.db").is_file():
+    if not (_folder(root, folder) / "global.db").is_file():
         return None
     from jupyter_cache import get_cache
 
-    return get_cache(folder)
+    return get_cache(_folder(root, folder))
 
 
 def fresh_runs(md: Path, root: Path = ROOT, folder: Path | None = None) -> Iterator:
-    """The executed notebooks of chapter `md` made after `newest_input`, newest first."""
+    """The executed notebooks of chapter `md` that used today's `RUN_INPUTS`, newest first.
+
+    A run counts when `prune` last saw the inputs as they are now (`inputs_digest`) and
+    the run began after the newest input's last change. A record that cannot be read
+    (a build writing it right now) is passed over.
+    """
     cache = _cache(root, folder)
-    if cache is None:
+    stamp = digest_file(root, folder)
+    if cache is None or not stamp.is_file() or stamp.read_text() != inputs_digest(root):
         return
     since = newest_input(root)
-    records = [r for r in cache.list_cache_records() if r.uri == str(Path(md).resolve())]
-    for record in sorted(records, key=_created, reverse=True):
-        if _created(record) > since:
-            yield cache.get_cache_bundle(record.pk).nb
+    chapter = Path(md).resolve()
+    try:
+        records = [r for r in cache.list_cache_records() if Path(r.uri).resolve() == chapter]
+    except Exception:  # noqa: BLE001  (the database in use by a build: run the chapter)
+        return
+    for record in sorted(records, key=_started, reverse=True):
+        if _started(record) <= since:
+            continue
+        try:
+            nb = cache.get_cache_bundle(record.pk).nb
+        except Exception:  # noqa: BLE001  (half written, or locked: not a run to take)
+            continue
+        yield nb
 
 
 def prune(root: Path = ROOT, folder: Path | None = None) -> list[str]:
-    """Remove every cached run older than `newest_input`; return the chapters they ran."""
+    """Remove every cached run that may have used other `RUN_INPUTS` than today's: all of
+    them when the inputs' digest changed since the last prune, else those begun before
+    the newest input's last change; note the digest. Return the chapters removed."""
+    current = inputs_digest(root)
+    stamp = digest_file(root, folder)
+    changed = not stamp.is_file() or stamp.read_text() != current
     cache = _cache(root, folder)
-    if cache is None:
-        return []
-    since = newest_input(root)
     removed = []
-    for record in cache.list_cache_records():
-        if _created(record) <= since:
-            cache.remove_cache(record.pk)
-            removed.append(Path(record.uri).name)
+    if cache is not None:
+        from jupyter_cache.cache.db import NbCacheRecord
+
+        since = newest_input(root)
+        for record in cache.list_cache_records():
+            if changed or _started(record) <= since:
+                try:
+                    cache.remove_cache(record.pk)
+                except KeyError:  # its notebook file is gone already
+                    NbCacheRecord.remove_records([record.pk], cache.db)
+                removed.append(Path(record.uri).name)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current)
     return removed
 
 
 if __name__ == "__main__":
     stale = prune()
     if stale:
-        print("site cache: runs older than a file they read removed:",
+        print("site cache: runs that may have used other files than today's removed:",
               ", ".join(sorted(set(stale))), file=sys.stderr)
