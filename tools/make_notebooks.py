@@ -336,7 +336,7 @@ def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None,
                     site_cache: Path | None = None) -> ChapterRun:
     """Run the instructor code of `md` top to bottom in a fresh kernel (cached by content).
 
-    When the book's build has already run exactly this code since the companion last
+    When the book's build has already run exactly this code since a file it reads last
     changed (`site_run`), its outputs are taken instead of running the chapter again.
     """
     from nbclient import NotebookClient
