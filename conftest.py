@@ -57,10 +57,10 @@ if jupytext is not None:
         return None
 
 
-#: Test modules that share one pytest-xdist worker, in this order: the browser test builds
-#: the site, which runs every chapter (MyST-NB's jupyter-cache keeps the runs), and the
-#: notebook export then takes those runs instead of running every chapter again
-#: (tools/make_notebooks.py, `site_run`). On two workers this saves about three minutes.
+#: Test modules that share one pytest-xdist worker, in this order: the browser test
+#: builds the site, which runs every chapter (MyST-NB's jupyter-cache keeps the runs),
+#: and the notebook export then takes those runs instead of running every chapter again
+#: (tools/make_notebooks.py, `site_run`). On two workers this saves about four minutes.
 SITE_GROUP = ("tests/test_browser.py", "tests/test_notebooks.py")
 
 

@@ -3,7 +3,8 @@
 ``make book`` runs each chapter once and keeps the run there, keyed by a hash of the
 chapter's code only. A change to the companion's source, the pinned requirements or a
 file an appendix reads (`RUN_INPUTS`) changes the numbers without changing that hash,
-so jupyter-cache would hand back a run made with the old files. Two things guard against that:
+so jupyter-cache would hand back a run made with the old files. Two things guard
+against that:
 
 * `prune` (``python tools/site_cache.py``, run by ``make book`` and by the browser
   test's build before Jupyter Book starts) removes every run that may have used other
@@ -40,7 +41,7 @@ def input_files(root: Path = ROOT) -> list[Path]:
 
 
 def newest_input(root: Path = ROOT) -> float:
-    """The modification time (seconds since the epoch) of the newest `RUN_INPUTS` file."""
+    """The modification time (seconds since the epoch) of the newest input file."""
     return max((p.stat().st_mtime for p in input_files(root)), default=0.0)
 
 
@@ -58,7 +59,7 @@ def _folder(root: Path, folder: Path | None) -> Path:
 
 
 def digest_file(root: Path = ROOT, folder: Path | None = None) -> Path:
-    """Where `prune` notes `inputs_digest` (next to the cache, which it leaves alone)."""
+    """Where `prune` notes `inputs_digest`: next to the cache, which it leaves alone."""
     where = _folder(root, folder)
     return where.with_name(where.name + ".inputs")
 
@@ -69,7 +70,8 @@ def _started(record) -> float:
     created = record.created
     if created.tzinfo is None:
         created = created.replace(tzinfo=datetime.UTC)
-    return created.timestamp() - float((record.data or {}).get("execution_seconds", 0.0))
+    seconds = (record.data or {}).get("execution_seconds", 0.0)
+    return created.timestamp() - float(seconds)
 
 
 def _cache(root: Path, folder: Path | None):
@@ -81,7 +83,7 @@ def _cache(root: Path, folder: Path | None):
 
 
 def fresh_runs(md: Path, root: Path = ROOT, folder: Path | None = None) -> Iterator:
-    """The executed notebooks of chapter `md` that used today's `RUN_INPUTS`, newest first.
+    """The executed notebooks of chapter `md` made with today's inputs, newest first.
 
     A run counts when `prune` last saw the inputs as they are now (`inputs_digest`) and
     the run began after the newest input's last change. A record that cannot be read
@@ -94,7 +96,8 @@ def fresh_runs(md: Path, root: Path = ROOT, folder: Path | None = None) -> Itera
     since = newest_input(root)
     chapter = Path(md).resolve()
     try:
-        records = [r for r in cache.list_cache_records() if Path(r.uri).resolve() == chapter]
+        records = [r for r in cache.list_cache_records()
+                   if Path(r.uri).resolve() == chapter]
     except Exception:  # noqa: BLE001  (the database in use by a build: run the chapter)
         return
     for record in sorted(records, key=_started, reverse=True):
@@ -108,7 +111,7 @@ def fresh_runs(md: Path, root: Path = ROOT, folder: Path | None = None) -> Itera
 
 
 def prune(root: Path = ROOT, folder: Path | None = None) -> list[str]:
-    """Remove every cached run that may have used other `RUN_INPUTS` than today's: all of
+    """Remove every cached run that may have used other inputs than today's: all of
     them when the inputs' digest changed since the last prune, else those begun before
     the newest input's last change; note the digest. Return the chapters removed."""
     current = inputs_digest(root)
