@@ -88,10 +88,7 @@ def build_singlehtml(root: Path = ROOT, output: Path | None = None,
     """
     import site_cache
 
-    if output is None or Path(output).resolve() == Path(root).resolve():
-        site_cache.prune(root)
-    else:
-        site_cache.prune(root, Path(output) / site_cache.SITE_CACHE)
+    site_cache.prune(root, Path(output or root) / site_cache.SITE_CACHE)
     exe = Path(sys.executable).with_name("jupyter-book")
     command = [str(exe) if exe.exists() else "jupyter-book", "build", ".", "--builder",
                "singlehtml", "-W", "-n", "--keep-going"]

@@ -64,6 +64,12 @@ def digest_file(root: Path = ROOT, folder: Path | None = None) -> Path:
     return where.with_name(where.name + ".inputs")
 
 
+def inputs_noted(root: Path = ROOT, folder: Path | None = None) -> bool:
+    """True when `prune` last noted today's `inputs_digest` (the build ran after it)."""
+    stamp = digest_file(root, folder)
+    return stamp.is_file() and stamp.read_text() == inputs_digest(root)
+
+
 def _started(record) -> float:
     """When the run began: jupyter-cache stamps a record (in UTC; SQLite gives it back
     naive) when the run is stored, after ``execution_seconds``."""
@@ -90,8 +96,7 @@ def fresh_runs(md: Path, root: Path = ROOT, folder: Path | None = None) -> Itera
     (a build writing it right now) is passed over.
     """
     cache = _cache(root, folder)
-    stamp = digest_file(root, folder)
-    if cache is None or not stamp.is_file() or stamp.read_text() != inputs_digest(root):
+    if cache is None or not inputs_noted(root, folder):
         return
     since = newest_input(root)
     chapter = Path(md).resolve()
