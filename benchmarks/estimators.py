@@ -21,7 +21,9 @@ cell, and a method that used more than ``B`` is disqualified in that cell.
 
 *Error.* Mean squared error ``mean_i (phi_hat_i - phi_i)^2`` against the exact values,
 and
-the max absolute error, over ``rows x seeds`` estimates per cell; the table reports the
+the max absolute error, over ``rows x seeds`` estimates per cell (explained row ``r``
+from its own instance ``seed0 + r`` of the family: a cell measures the family, not one
+network or ensemble); the table reports the
 ratio of the companion's median MSE to the best peer's median MSE (below 1: the
 companion is more accurate). Reporting seeds start at :data:`REPORT_SEED`; anything
 tuned
@@ -33,10 +35,10 @@ same memoised game (so this compares the estimators' own work; the model cost is
 same for both at equal budgets).
 
 Run ``python -m benchmarks.estimators [--quick|--book] [--jobs N] [--json PATH]
-[--reuse PATH]``; ``make bench`` runs it in full, on every core (about three quarters
-of an hour of one core's time). ``--reuse`` reruns the companion and
-``shap.KernelExplainer`` only and takes the other peers from earlier results
-(:func:`reuse`): about five minutes on two cores.
+[--reuse PATH]``; ``make bench`` runs it in full, on every core (about half an hour of
+one core's time: 826 s on two cores in the committed run). ``--reuse`` reruns the
+companion and ``shap.KernelExplainer`` only and takes the other peers from earlier
+results (:func:`reuse`).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ FULL = {
     "families": FAMILIES,
     "ps": (8, 12, 16, 20),
     "budgets": ("2p+2", 200, 500, 2000),
-    "rows": 5,
+    "rows": 10,
     "seeds": 4,
 }
 BOOK = {
@@ -202,7 +204,11 @@ def run_cell(
     only: tuple[str, ...] | None = None,
     slow: bool = False,
 ) -> dict:
-    """Every method on ``rows x seeds`` estimates of one (family, p, B) cell."""
+    """Every method on ``rows x seeds`` estimates of one (family, p, B) cell.
+
+    Row ``r`` is explained row ``r`` of instance ``seed0 + r`` of the family, estimated
+    with the seeds ``seed0 + 100 r + s`` for ``s < seeds``.
+    """
     budget = budget_value(B, p)
     table = {k: v for k, v in methods(slow).items() if only is None or k in only}
     _warm_up(table)
@@ -211,7 +217,7 @@ def run_cell(
     used = {k: 0 for k in table}
     seconds = {k: 0.0 for k in table}
     for r in range(rows):
-        game = make_game(family, p, seed0, r)
+        game = make_game(family, p, seed0 + r, r)
         for s in range(seeds):
             seed = seed0 + 100 * r + s
             for name, estimate in table.items():

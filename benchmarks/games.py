@@ -17,7 +17,8 @@ Four families, each built for ``p`` features from an instance seed:
 
 The model families use the marginal game of chapter 3 with 50 background rows. Every
 estimator sees the game through :class:`CountingGame`, a function of boolean masks that
-memoises ``v(S)`` (so a benchmark with many estimators pays each coalition once) and
+memoises ``v(S)`` (each value the same to the last bit in whatever batch it is first
+computed, so an estimator's answer does not depend on which method ran before it) (so a benchmark with many estimators pays each coalition once) and
 counts the coalitions each estimator asks for. Through :meth:`CountingGame.as_model` the
 same game is a model on 0/1 inputs: ``f(z) = v({i : z_i = 1})``, explained at ``x = 1``
 with the single background row ``0``, which is how the model-level explainers
@@ -149,7 +150,7 @@ def _soum_game(p: int, seed: int, row: int) -> CountingGame:
 
     def compute(masks):
         inside = (masks[:, None, :] | ~T[None, :, :]).all(axis=2)  # T_k subset of S
-        return inside.astype(float) @ c
+        return (inside * c).sum(axis=1)  # row by row: the same bits in any batch
 
     return CountingGame(p, compute, exact, "soum")
 
@@ -201,7 +202,9 @@ def _linear_game(p: int, seed: int, row: int) -> CountingGame:
     x = np.random.default_rng([seed, 7, row]).standard_normal(p)
 
     def compute(masks):
-        return _marginal_values(lambda X: X @ w, x, background, masks)
+        # row by row (not a matrix-vector product, whose rounding depends on how many
+        # rows are in the batch): v(S) is the same to the last bit whoever asks first
+        return _marginal_values(lambda X: (X * w).sum(axis=1), x, background, masks)
 
     return CountingGame(p, compute, w * (x - background.mean(axis=0)), "linear")
 

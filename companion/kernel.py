@@ -22,7 +22,7 @@ Kernel SHAP samples complementary pairs ``(S, N \ S)`` (Covert & Lee 2021; singl
 coalitions in a budget window, :func:`auto_pairs`) and fits a surrogate with a term per
 feature, per pair and per triple of features (a 3-additive model, Pelegrina et al.
 2023), its interaction terms shrunk by ridge regression with the strength chosen by
-leave-one-pair-out error; it reports the surrogate's Shapley values plus an estimate
+leave-one-pair-out error of the pair's difference; it reports the surrogate's Shapley values plus an estimate
 of the residual's (regression-adjusted Monte Carlo, Witter et al. 2025), shrunk toward
 zero where that estimate is mostly noise.
 When the budget buys sizes 1 and p-1 only, it interpolates each feature's first and
@@ -361,10 +361,17 @@ def _cv_score(e, diag, r1, r2, pair, single):
     For a unit ``u`` of rows, the residual it would have if left out is
     :math:`((I - H)_{uu})^{-1} e_u` (``H`` the ridge hat matrix; ``diag`` and ``pair``
     hold the entries of ``I - H`` on the diagonal and between the two rows of each
-    pair); the score sums their squares. A pair leaves together because its two
-    coalitions inform each other's fit (one is the other's complement), which makes
-    single-row leave-one-out optimistic. A fit that interpolates a unit (``I - H``
-    singular there) cannot be scored: ``inf``.
+    pair). The score sums, over single coalitions, the squared left-out residual and,
+    over pairs :math:`(S, N \setminus S)`, half the squared left-out residual of the
+    difference :math:`v(S) - v(N \setminus S)`: the only part of the game the Shapley
+    value depends on (``v`` has the Shapley values of its dual game
+    :math:`v(N) - v(N \setminus S)`), while the pair's sum only informs terms that
+    cancel from it. (The half makes a pair
+    weigh as its two coalitions would if their errors were independent; a pair's two
+    rows have equal kernel weights, so the weighted residuals subtract directly.) A pair
+    leaves together because its two coalitions inform each other's fit (one is the
+    other's complement), which makes single-row leave-one-out optimistic. A fit that
+    interpolates a unit (``I - H`` singular there) cannot be scored: ``inf``.
     """
     tiny = 1e-9
     d1, d2 = diag[r1], diag[r2]
@@ -375,7 +382,7 @@ def _cv_score(e, diag, r1, r2, pair, single):
     e1, e2 = e[r1], e[r2]
     c1 = (d2[:, None] * e1 - pair[:, None] * e2) / det[:, None]
     c2 = (d1[:, None] * e2 - pair[:, None] * e1) / det[:, None]
-    return score + (c1**2 + c2**2).sum(axis=0)
+    return score + 0.5 * ((c1 - c2) ** 2).sum(axis=0)
 
 
 def _thin_svd(B: np.ndarray):
@@ -879,7 +886,8 @@ def kernel_shap(
       ``k = auto_order(p, n_samples)`` (3 up to ``p = 20`` at budgets below about
       15 000: terms for features, pairs and triples), its interaction
       terms shrunk by ridge regression with the strength chosen by leave-one-pair-out
-      error (:func:`_k_additive_fit`); :math:`\phi_i = \sum_{T \ni i} a_T/|T|`, plus
+      error of the pair's difference ``v(S) - v(N \ S)`` (:func:`_k_additive_fit`);
+      :math:`\phi_i = \sum_{T \ni i} a_T/|T|`, plus
       the Shapley value of the residual ``v - g`` estimated from the coalitions
       (regression-adjusted, :func:`_adjusted`; shrunk by one factor per explained row,
       to zero where it is mostly noise). Where the surrogate falls back to the linear

@@ -324,6 +324,7 @@ def test_a_chapter_the_site_ran_is_not_run_again_and_reads_the_same(tmp_path, mo
         reused = mk.execute_chapter(md, ROOT, site_cache=cache)
     assert (reused.outputs, reused.counts, reused.glued_in) == (own.outputs, own.counts, own.glued_in)
     assert reused.glue == own.glue and set(own.glue) == {"n", "shown", "fig_a"}
+    assert (own.source, reused.source) == ("kernel", "site")
     assert [o["text"] for o in own.outputs[-1]] == ["3\n"], "the student check did not run"
     assert sum("image/png" in o.get("data", {}) for o in own.outputs[2]) == 1, "figure shown once"
     # not taken: a changed chapter, other inputs than at the last prune, a run that began

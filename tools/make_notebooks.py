@@ -190,6 +190,7 @@ class ChapterRun:
     glued_in: dict
     seconds: float = 0.0
     text: str | None = None  # the chapter's MyST as it was run
+    source: str = "kernel"  # where the outputs came from: "kernel", "cache" or "site"
 
 
 def _read(md: Path, text: str | None = None):
@@ -348,12 +349,15 @@ def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None,
     key = _run_key(sources, root)
     cached = Path(cache_dir) / f"{md.stem}-{key}.ipynb" if cache_dir else None
     started = time.perf_counter()
+    source = "kernel"
     if cached is not None and cached.exists():
         nb = nbformat.read(cached, as_version=4)
+        source = "cache"
     else:
         from_site = site_run(md, cells, root, site_cache)
         if from_site is not None:
             nb = _from_site(sources, from_site)
+            source = "site"
         else:
             nb = _new_notebook(sources)
             client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
@@ -372,7 +376,8 @@ def execute_chapter(md: Path, root: Path = ROOT, cache_dir: Path | None = None,
         counts.append(cell.get("execution_count"))
         glue.update(glued)
         glued_in.update({name: index for name in glued})
-    return ChapterRun(outputs, counts, glue, glued_in, time.perf_counter() - started, text)
+    return ChapterRun(outputs, counts, glue, glued_in, time.perf_counter() - started, text,
+                      source)
 
 
 # ---------------------------------------------------------------- notebooks
@@ -587,7 +592,9 @@ def build(out_dir: Path, *, book_dir: Path = ROOT / "book", root: Path = ROOT,
             continue
         result["runs"][md.stem] = run
         if log:
-            log(f"{md.name}: ran in {run.seconds:.1f} s")
+            how = {"kernel": "ran in", "cache": "taken from the export's cache in",
+                   "site": "taken from the site build's run in"}[run.source]
+            log(f"{md.name}: {how} {run.seconds:.1f} s")
         for variant in VARIANTS:
             nb = notebooks[variant]
             path = out_dir / variant / f"{md.stem}.ipynb"
