@@ -36,7 +36,7 @@ same for both at equal budgets).
 
 Run ``python -m benchmarks.estimators [--quick|--book] [--jobs N] [--json PATH]
 [--reuse PATH]``; ``make bench`` runs it in full, on every core (about half an hour of
-one core's time: 826 s on two cores in the committed run). ``--reuse`` reruns the
+one core's time: a quarter of an hour on two cores). ``--reuse`` reruns the
 companion and ``shap.KernelExplainer`` only and takes the other peers from earlier
 results (:func:`reuse`).
 """
@@ -240,6 +240,7 @@ def run_cell(
         "B": budget,
         "B_label": str(B),
         "estimates": n,
+        "seeds": seeds,
         "methods": {},
     }
     for name in table:
@@ -269,7 +270,9 @@ def _summarise(out: dict) -> dict:
         comp = out["methods"]["companion"]
         out["best_peer"] = best
         out["mse_ratio"] = _ratio(comp["median_mse"], peers[best])
-        out["mse_ratio_ci"] = ratio_interval(comp["mse"], out["methods"][best]["mse"])
+        out["mse_ratio_ci"] = ratio_interval(
+            comp["mse"], out["methods"][best]["mse"], block=out.get("seeds", 1)
+        )
         if "shap Kernel" in out["methods"]:
             out["time_ratio"] = (
                 comp["ms_per_estimate"]
@@ -279,22 +282,35 @@ def _summarise(out: dict) -> dict:
 
 
 def ratio_interval(
-    ours: list[float], theirs: list[float], n_boot: int = 2000, level: float = 0.95
+    ours: list[float],
+    theirs: list[float],
+    n_boot: int = 2000,
+    level: float = 0.95,
+    block: int = 1,
 ) -> list[float]:
     """Bootstrap interval of ``median(ours) / median(theirs)`` (paired estimates).
 
-    The ``rows x seeds`` estimates of a cell are resampled together for both methods
-    (the same games and seeds), ``n_boot`` times with a fixed seed; the interval holds
-    the central ``level`` of the resampled ratios. It shows whether a ratio above or
+    The estimates come in blocks of ``block`` consecutive ones (a cell's rows, each its
+    own game instance, with ``block`` seeds each); the blocks are resampled, together
+    for both methods, ``n_boot`` times with a fixed seed, and the interval holds the
+    central ``level`` of the resampled ratios. Resampling instances rather than single
+    estimates keeps the estimates of one game together: they share its difficulty (at
+    ``B = 2p + 2`` the companion's are identical). It shows whether a ratio above or
     below 1 is more than the luck of this cell's draws. (The best peer is chosen before
     resampling, so the interval leaves out the luck of that choice.)
     """
     a, b = np.asarray(ours, float), np.asarray(theirs, float)
+    if block < 1 or len(a) % block or len(b) != len(a):
+        raise ValueError(
+            f"ours and theirs must hold the same whole number of blocks of {block}, "
+            f"got {len(a)} and {len(b)} estimates"
+        )
+    a, b = a.reshape(-1, block), b.reshape(-1, block)
     rng = np.random.default_rng(0)
     idx = rng.integers(0, len(a), size=(n_boot, len(a)))
     floor = 1e-24
-    r = np.maximum(np.median(a[idx], axis=1), floor) / np.maximum(
-        np.median(b[idx], axis=1), floor
+    r = np.maximum(np.median(a[idx].reshape(n_boot, -1), axis=1), floor) / np.maximum(
+        np.median(b[idx].reshape(n_boot, -1), axis=1), floor
     )
     tail = (1 - level) / 2
     return [float(np.quantile(r, tail)), float(np.quantile(r, 1 - tail))]

@@ -17,16 +17,19 @@ Four families, each built for ``p`` features from an instance seed:
 
 The model families use the marginal game of chapter 3 with 50 background rows. Every
 estimator sees the game through :class:`CountingGame`, a function of boolean masks that
-memoises ``v(S)`` (each value the same to the last bit in whatever batch it is first
-computed, so an estimator's answer does not depend on which method ran before it) (so a benchmark with many estimators pays each coalition once) and
-counts the coalitions each estimator asks for. Through :meth:`CountingGame.as_model` the
-same game is a model on 0/1 inputs: ``f(z) = v({i : z_i = 1})``, explained at ``x = 1``
-with the single background row ``0``, which is how the model-level explainers
+memoises ``v(S)`` (so a benchmark with many estimators pays each coalition once; each
+value is the same to the last bit in whatever batch it is first computed, so an
+estimator's answer does not depend on which method ran before it), counts the
+coalitions each estimator asks for and tallies their sizes. Through
+:meth:`CountingGame.as_model` the same game is a model on 0/1 inputs,
+``f(z) = v({i : z_i = 1})``, explained at ``x = 1`` with the single background row
+``0``, which is how the model-level explainers
 (``kernel_shap``, ``shap.KernelExplainer``, ``shap.PermutationExplainer``) see it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,7 +85,8 @@ class CountingGame:
 
     ``value(masks)`` returns ``v(S)`` per row of a bool ``(k, p)`` array; ``evaluated``
     counts rows asked for since the last :meth:`reset` (repeats count again: an
-    estimator pays for every coalition it asks for). ``exact`` holds the Shapley values.
+    estimator pays for every coalition it asks for) and ``sizes`` how many of them had
+    each size ``|S|``. ``exact`` holds the Shapley values.
     """
 
     p: int
@@ -90,6 +94,7 @@ class CountingGame:
     exact: np.ndarray
     family: str = ""
     evaluated: int = 0
+    sizes: Counter = field(default_factory=Counter, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -98,10 +103,12 @@ class CountingGame:
 
     def reset(self) -> None:
         self.evaluated = 0
+        self.sizes = Counter()
 
     def __call__(self, masks) -> np.ndarray:
         masks = np.asarray(masks, dtype=bool).reshape(-1, self.p)
         self.evaluated += len(masks)
+        self.sizes.update(masks.sum(axis=1).tolist())
         codes = _codes(masks)
         missing = np.array([c not in self._memo for c in codes.tolist()], dtype=bool)
         if missing.any():

@@ -22,9 +22,9 @@ Kernel SHAP samples complementary pairs ``(S, N \ S)`` (Covert & Lee 2021; singl
 coalitions in a budget window, :func:`auto_pairs`) and fits a surrogate with a term per
 feature, per pair and per triple of features (a 3-additive model, Pelegrina et al.
 2023), its interaction terms shrunk by ridge regression with the strength chosen by
-leave-one-pair-out error of the pair's difference; it reports the surrogate's Shapley values plus an estimate
-of the residual's (regression-adjusted Monte Carlo, Witter et al. 2025), shrunk toward
-zero where that estimate is mostly noise.
+leave-one-pair-out error of the pair's difference; it reports the surrogate's Shapley
+values plus an estimate of the residual's (regression-adjusted Monte Carlo, Witter et
+al. 2025), shrunk toward zero where that estimate is mostly noise.
 When the budget buys sizes 1 and p-1 only, it interpolates each feature's first and
 last marginal contribution, calibrated by efficiency (:func:`calibrated_ends`).
 ``design="paired"`` is the classic linear fit on pairs, ``design="unpaired"`` single
@@ -355,23 +355,30 @@ def _complement_pairs(Z: np.ndarray):
     return idx[first], partner[first], idx[partner < 0]
 
 
-def _cv_score(e, diag, r1, r2, pair, single):
+def _cv_score(e, diag, r1, r2, pair, single, w):
     r"""Leave-one-unit-out error: a complementary pair is left out as a whole.
 
-    For a unit ``u`` of rows, the residual it would have if left out is
+    For a unit ``u`` of rows, the weighted residual it would have if left out is
     :math:`((I - H)_{uu})^{-1} e_u` (``H`` the ridge hat matrix; ``diag`` and ``pair``
     hold the entries of ``I - H`` on the diagonal and between the two rows of each
-    pair). The score sums, over single coalitions, the squared left-out residual and,
-    over pairs :math:`(S, N \setminus S)`, half the squared left-out residual of the
-    difference :math:`v(S) - v(N \setminus S)`: the only part of the game the Shapley
+    pair; ``w`` the rows' weights). The score sums, over single coalitions, the squared
+    left-out weighted residual and, over pairs :math:`(S, N \setminus S)`,
+
+    .. math::
+        \tfrac12\,\bar w\,\big(c_1/\sqrt{w_1} - c_2/\sqrt{w_2}\big)^2,
+        \qquad \bar w = (w_1 + w_2)/2,
+
+    with :math:`c_1, c_2` the pair's left-out weighted residuals: the error of the
+    difference :math:`v(S) - v(N \setminus S)`, the only part of the game the Shapley
     value depends on (``v`` has the Shapley values of its dual game
     :math:`v(N) - v(N \setminus S)`), while the pair's sum only informs terms that
-    cancel from it. (The half makes a pair
-    weigh as its two coalitions would if their errors were independent; a pair's two
-    rows have equal kernel weights, so the weighted residuals subtract directly.) A pair
-    leaves together because its two coalitions inform each other's fit (one is the
-    other's complement), which makes single-row leave-one-out optimistic. A fit that
-    interpolates a unit (``I - H`` singular there) cannot be scored: ``inf``.
+    cancel from it. (The two weights are equal except at budgets between ``p + 1`` and
+    ``2p``, where size 1 is enumerated and size ``p - 1`` sampled. The half makes a pair
+    with opposite residuals, a purely odd error, weigh as its two coalitions:
+    :math:`\tfrac12 (c - (-c))^2 = c^2 + c^2`.) A pair leaves together because its
+    two coalitions inform each other's fit (one is the other's complement), which makes
+    single-row leave-one-out optimistic. A fit that interpolates a unit (``I - H``
+    singular there) cannot be scored: ``inf``.
     """
     tiny = 1e-9
     d1, d2 = diag[r1], diag[r2]
@@ -382,7 +389,11 @@ def _cv_score(e, diag, r1, r2, pair, single):
     e1, e2 = e[r1], e[r2]
     c1 = (d2[:, None] * e1 - pair[:, None] * e2) / det[:, None]
     c2 = (d1[:, None] * e2 - pair[:, None] * e1) / det[:, None]
-    return score + 0.5 * ((c1 - c2) ** 2).sum(axis=0)
+    w1, w2 = w[r1, None], w[r2, None]
+    # sqrt(w1) (c1/sqrt(w1) - c2/sqrt(w2)), written so that equal weights give exactly
+    # c1 - c2 and a factor of exactly 1/2
+    diff = c1 - c2 * np.sqrt(w1 / w2)
+    return score + (0.25 * (w1 + w2) / w1 * diff**2).sum(axis=0)
 
 
 def _thin_svd(B: np.ndarray):
@@ -470,7 +481,7 @@ def _k_additive_fit(Z, w, y, delta, order: int = 3):
         e = e_off + U @ (kept[:, None] * Ub)
         diag = p_diag + (U**2) @ kept
         pair = p_pair + (U[r1] * U[r2]) @ kept
-        score = _cv_score(e, diag, r1, r2, pair, single)
+        score = _cv_score(e, diag, r1, r2, pair, single, w)
         better = score < best_score
         best_score[better], best_c[:, better], best_lam[better] = (
             score[better],

@@ -235,8 +235,8 @@ def test_game_values_do_not_depend_on_the_batch():
     The memo keeps the first value computed, so otherwise an estimator's answer would
     depend on which method asked for a coalition first, and a rerun of one method
     (``--reuse``) could not reproduce its earlier errors where its fit is
-    ill-conditioned (``shap.KernelExplainer`` at ``nsamples = 2p``, p = 20, moved by
-    up to 13 on a one-ulp change of ``v``).
+    ill-conditioned (``shap.KernelExplainer`` at ``nsamples = 2p``, p = 20: in one
+    measured case a one-ulp change of ``v`` moved an attribution by 13).
     """
     from benchmarks import games
 
@@ -315,6 +315,48 @@ def test_estimator_ratio_interval_brackets_the_ratio_and_sees_a_real_gap():
     assert ratio_interval(theirs, theirs) == [1.0, 1.0]
     np.testing.assert_allclose(ratio_interval(2 * theirs, theirs), [2.0, 2.0], rtol=1e-12)
     assert ratio_interval(ours, theirs) == [lo, hi]  # a fixed seed: the same interval
+
+
+def test_ratio_interval_resamples_whole_instances():
+    """With ``block`` seeds per instance, the blocks are resampled whole: a gap that
+    lives between instances (each instance's estimates equal) is seen as such, and the
+    interval is wider than one that treats the 40 estimates as independent. Bad block
+    sizes are refused."""
+    from benchmarks.estimators import ratio_interval
+
+    rng = np.random.default_rng(2)
+    per_instance = rng.lognormal(0.0, 1.0, size=10)
+    ours = np.repeat(per_instance, 4)  # four seeds, all equal (as at B = 2p + 2)
+    theirs = np.repeat(rng.lognormal(0.0, 1.0, size=10), 4)
+    lo4, hi4 = ratio_interval(ours, theirs, block=4)
+    lo1, hi1 = ratio_interval(ours, theirs, block=1)
+    assert lo4 <= np.median(ours) / np.median(theirs) <= hi4
+    assert hi4 - lo4 > hi1 - lo1  # independent estimates would claim too narrow a range
+    for bad in (0, 3):
+        with pytest.raises(ValueError, match="blocks"):
+            ratio_interval(ours, theirs, block=bad)
+
+
+def _instance_per_row(calls, seed0: int, rows: int) -> bool:
+    """Row ``r`` was built from instance ``seed0 + r``, each row once."""
+    return sorted(set(calls)) == [(seed0 + r, r) for r in range(rows)]
+
+
+def test_each_row_of_a_cell_is_its_own_instance(monkeypatch):
+    """``run_cell`` explains row ``r`` of instance ``seed0 + r`` (a cell measures the
+    family, not one model); the check rejects one instance shared by every row."""
+    from benchmarks import estimators, games
+
+    calls = []
+
+    def recording(family, p, seed, row):
+        calls.append((seed, row))
+        return games.make_game(family, p, seed, row)
+
+    monkeypatch.setattr(estimators, "make_game", recording)
+    estimators.run_cell("linear", 5, 20, rows=3, seeds=2, seed0=7, only=("companion",))
+    assert _instance_per_row(calls, 7, 3)
+    assert not _instance_per_row([(7, 0), (7, 1), (7, 2)], 7, 3)
 
 
 def test_reuse_merges_earlier_peers_and_refuses_what_does_not_match():

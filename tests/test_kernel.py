@@ -835,3 +835,43 @@ def test_regression_adjustment_cuts_the_error_on_unanimity_sums():
 
     adjusted, plain = mse("auto"), mse("surrogate")
     assert adjusted < 0.8 * plain
+
+
+# ------------------------------------------------------------ choosing the ridge strength
+def _scores_the_difference(score) -> bool:
+    """``score`` gives a pair nothing when its two left-out residuals are equal (the
+    difference v(S) - v(N minus S) is predicted exactly, only the sum is off), and
+    ``w1 r^2 + w2 r^2`` when they are opposite, with equal and with unequal weights."""
+    w = np.array([1.0, 1.0, 2.0, 0.5])
+    r1, r2, single = np.array([0, 2]), np.array([1, 3]), np.array([], dtype=int)
+    diag, pair = np.ones(4), np.zeros(2)
+    root = np.sqrt(w)[:, None]
+    same = root * np.array([[0.3], [0.3], [-0.2], [-0.2]])
+    opposite = root * np.array([[0.3], [-0.3], [0.2], [-0.2]])
+    return bool(
+        np.isclose(score(same, diag, r1, r2, pair, single, w)[0], 0.0, rtol=0, atol=1e-15)
+        and np.isclose(
+            score(opposite, diag, r1, r2, pair, single, w)[0],
+            2 * 0.3**2 + 2.5 * 0.2**2,
+            rtol=1e-12,
+            atol=0,
+        )
+    )
+
+
+def test_the_ridge_is_chosen_by_the_error_of_each_pairs_difference():
+    """``_cv_score`` scores a left-out pair by its difference, the part of the game the
+    Shapley value depends on; scoring both rows' residuals (the rule it replaced) fails
+    the same check, and so does a difference that ignores unequal weights."""
+    from companion.kernel import _cv_score
+
+    assert _scores_the_difference(_cv_score)
+
+    def both_rows(e, diag, r1, r2, pair, single, w):
+        return (e[r1] ** 2 + e[r2] ** 2).sum(axis=0)
+
+    def unweighted(e, diag, r1, r2, pair, single, w):
+        return 0.5 * ((e[r1] - e[r2]) ** 2).sum(axis=0)
+
+    assert not _scores_the_difference(both_rows)
+    assert not _scores_the_difference(unweighted)
