@@ -849,7 +849,9 @@ def _scores_the_difference(score) -> bool:
     same = root * np.array([[0.3], [0.3], [-0.2], [-0.2]])
     opposite = root * np.array([[0.3], [-0.3], [0.2], [-0.2]])
     return bool(
-        np.isclose(score(same, diag, r1, r2, pair, single, w)[0], 0.0, rtol=0, atol=1e-15)
+        np.isclose(
+            score(same, diag, r1, r2, pair, single, w)[0], 0.0, rtol=0, atol=1e-15
+        )
         and np.isclose(
             score(opposite, diag, r1, r2, pair, single, w)[0],
             2 * 0.3**2 + 2.5 * 0.2**2,
