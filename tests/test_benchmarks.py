@@ -282,6 +282,8 @@ def test_estimator_benchmark_quick_and_budget_accounting():
             assert m["coalitions_used"] <= r["B"], (name, r["B"], m["coalitions_used"])
         assert r["methods"]["companion"]["coalitions_used"] == r["B"]
         assert r["methods"]["shap Kernel"]["coalitions_used"] == r["B"]
+        assert r["methods"]["companion paired"]["coalitions_used"] == r["B"]
+        assert r["paired_mse_ratio"] > 0 and r["paired_time_ratio"] > 0
     table = estimators.table(results)
     assert table.startswith("| game | p |") and "cells at or below" in table
     rows = estimators.ratios(results)
@@ -303,6 +305,31 @@ def test_estimator_benchmark_disqualifies_an_overspending_method(monkeypatch):
     r = estimators.run_cell("linear", 5, 20, rows=1, seeds=1, seed0=7)
     assert r["methods"]["greedy"]["median_mse"] is None
     assert "mse_ratio" not in r
+
+
+def test_the_companions_own_designs_are_not_peers():
+    """``design="paired"`` runs beside the default but is never the best peer, even
+    where it is the most accurate; its error and time ratios are reported apart."""
+    from benchmarks import estimators
+
+    def method(mse, ms):
+        return {"median_mse": mse, "mse": [mse] * 4, "ms_per_estimate": ms}
+
+    cell = {
+        "seeds": 2,
+        "methods": {
+            "companion": method(2.0, 10.0),
+            "companion paired": method(1.0, 1.0),
+            "shap Kernel": method(8.0, 4.0),
+            "shapiq SVARM": method(4.0, 3.0),
+        },
+    }
+    out = estimators._summarise(cell)
+    assert out["best_peer"] == "shapiq SVARM"
+    assert (out["mse_ratio"], out["paired_mse_ratio"]) == (0.5, 0.25)
+    assert (out["time_ratio"], out["paired_time_ratio"]) == (2.5, 0.25)
+    assert set(estimators.COMPANION) <= set(estimators.methods())
+    assert set(estimators.COMPANION) <= set(estimators.RERUN)
 
 
 def test_estimator_ratio_interval_brackets_the_ratio_and_sees_a_real_gap():
