@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .game import _as_rng, check_int, coalition_masks
+from .checks import as_rng, check_int
+from .game import coalition_masks
 from .weights import kernel_weight
 
-__all__ = ["CoalitionDesign", "coalition_design", "default_budget"]
+__all__ = ["CoalitionDesign", "check_budget", "coalition_design", "default_budget"]
 
 
 # --------------------------------------------------------------------------- the design
@@ -57,6 +58,13 @@ class CoalitionDesign:
         """``|S|`` for every row."""
         return self.masks.sum(axis=1)
 
+    @property
+    def weights(self) -> np.ndarray:
+        r"""Each row's weight in the Kernel SHAP regression, :math:`\pi(|S|)` times
+        ``factor``, with :math:`\pi(s) = (p-1) / (\binom{p}{s} s (p-s))` the Shapley
+        kernel (:func:`companion.kernel_weight`)."""
+        return _kernel_table(self.masks.shape[1])[self.sizes] * self.factor
+
 
 @functools.lru_cache(maxsize=64)
 def _kernel_table(p: int) -> np.ndarray:
@@ -71,8 +79,15 @@ def default_budget(p: int) -> int:
     return int(min(2 * p + 2048, 2**p - 2)) if p > 1 else 0
 
 
-def _check_budget(n_samples: object, p: int) -> int:
-    """The coalition budget as an int; refuses budgets too small for a solvable fit."""
+def check_budget(n_samples: object, p: int) -> int:
+    r"""The coalition budget ``n_samples`` as an int, checked for ``p`` features.
+
+    ``None`` means :func:`default_budget`, :math:`\min(2p + 2048,\ 2^p - 2)`. Otherwise
+    an int of at least :math:`\min(p + 1,\ 2^p - 2)`: the fit has ``p - 1`` free
+    unknowns (the constraints fix the rest), and a smaller budget cannot determine
+    them. A TypeError for a non-int, a ValueError naming the minimum below it.
+    """
+    p = check_int(p, "p", kind="an int number of features")
     if n_samples is None:
         return default_budget(p)
     n_samples = check_int(
@@ -246,14 +261,14 @@ def coalition_design(
     design.
     """
     p = check_int(p, "p", kind="an int number of features")
-    budget, total = _check_budget(n_samples, p), 2**p - 2
+    budget, total = check_budget(n_samples, p), 2**p - 2
     if not isinstance(paired, (bool, np.bool_)):
         raise TypeError(f"paired must be True or False, got {paired!r}")
     if budget >= total:
         if p == 1:
             return _enumerated(np.zeros((0, 1), bool))
         return _enumerated(coalition_masks(np.arange(1, total + 1, dtype=np.int64), p))
-    rng = _as_rng(rng)
+    rng = as_rng(rng)
     if budget < 2 * p:  # sizes 1 and p-1 do not fit: every {i}, then some N - {i}
         extra = budget - p
         chosen = np.sort(rng.choice(p, size=extra, replace=False))

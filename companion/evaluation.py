@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from .game import as_float_array
+from .checks import as_float_array
 
 __all__ = ["confusion_groups", "MeanCI", "mean_ci", "bonferroni_z", "Z2Test", "mean_z2_test",
            "correlated_groups", "grouped_attributions"]

@@ -17,6 +17,8 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .checks import as_float_array, as_rng, check_int, check_masks
+
 __all__ = [
     "Game",
     "MAX_EXACT_PLAYERS",
@@ -42,57 +44,15 @@ DEFAULT_CHUNK = 1 << 15
 
 
 # ----------------------------------------------------------------------------- helpers
-def _as_rng(rng: np.random.Generator | int | None, name: str = "rng") -> np.random.Generator:
-    """Return a ``numpy`` Generator from a Generator, an int seed, or ``None`` (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_))):
-        if rng is not None and rng < 0:
-            raise ValueError(f"{name} must be a non-negative int seed, got {rng}")
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"{name} must be a numpy Generator, an int seed or None, not {type(rng).__name__}"
-    )
+def _subset_weights(n: int) -> np.ndarray:
+    r"""``w[s]`` :math:`= s!\,(n-s-1)!/n! = 1/(n \binom{n-1}{s})` for ``s = 0 .. n-1``.
 
-
-def check_int(value: object, name: str, minimum: int = 1, kind: str = "an int") -> int:
-    """``value`` as a Python int ``>= minimum``.
-
-    A TypeError for anything that is not an integer (bools and floats such as ``2.0``
-    included), a ValueError below ``minimum``; both name the argument.
+    Each entry is the correctly rounded float of the fraction (Python divides ints
+    exactly), the same bits as :func:`companion.shapley_weight`, which chapter 2 derives
+    and checks by counting orderings; computed here so that this module does not import
+    that one (which builds on this).
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be {kind}, not {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def as_float_array(a: object, name: str) -> np.ndarray:
-    """``a`` (array, list, DataFrame, torch tensor) as a float64 ndarray, or a TypeError.
-
-    Refuses text, objects, complex numbers and ragged lists with a message naming
-    ``name``; a torch tensor is detached and copied to the host first.
-    """
-    if hasattr(a, "detach") and hasattr(a, "cpu"):  # a torch tensor (torch not imported)
-        try:
-            a = a.detach().cpu().numpy()
-        except (RuntimeError, NotImplementedError, TypeError) as err:
-            raise TypeError(f"{name} is a tensor that cannot be copied to numpy: {err}") \
-                from None
-    try:
-        arr = np.asarray(a)
-    except ValueError:
-        raise TypeError(
-            f"{name} must be a rectangular array of numbers; rows of different lengths "
-            "cannot form one"
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must hold real numbers, got dtype {arr.dtype}; encode text columns "
-            f"and convert with np.asarray({name}, dtype=float)"
-        )
-    return arr.astype(float)
+    return np.array([1 / (n * math.comb(n - 1, s)) for s in range(n)])
 
 
 def _check_n(n: object, what: str = "n") -> int:
@@ -114,24 +74,6 @@ def _resolve_n(game: Game, n: int | None) -> int:
     if game_n is not None and int(game_n) != n:
         raise ValueError(f"n={n} disagrees with the game's own n={game_n}")
     return n
-
-
-def check_masks(masks: object, n: int) -> np.ndarray:
-    """Validate a coalition batch: a boolean ndarray of shape ``(k, n)``."""
-    if not isinstance(masks, np.ndarray):
-        raise TypeError(
-            f"masks must be a numpy bool array of shape (k, {n}), got {type(masks).__name__}"
-        )
-    if masks.dtype != np.bool_:
-        raise TypeError(
-            f"masks must have dtype bool (True = player present), got {masks.dtype}; "
-            "convert with masks.astype(bool)"
-        )
-    if masks.ndim != 2 or masks.shape[1] != n:
-        raise ValueError(
-            f"masks must have shape (k, {n}) for a game on {n} players, got {masks.shape}"
-        )
-    return masks
 
 
 #: Largest n for which a coalition code fits an int64 with room to spare.
@@ -434,9 +376,7 @@ def shapley_values(game: Game, n: int | None = None, chunk: int = DEFAULT_CHUNK)
         )
     chunk = check_int(chunk, "chunk", kind="a positive int number of coalitions")
     values = _all_values(game, n, chunk)
-    from .weights import shapley_weight  # here, not at the top: weights imports this module
-
-    weights = shapley_weight(np.arange(n), n)  # w[s] = s! (n - s - 1)! / n!
+    weights = _subset_weights(n)  # w[s] = s! (n - s - 1)! / n!
     without_i = np.arange(1 << (n - 1), dtype=np.int64)  # coalitions of the n-1 others
     sizes = _popcount(without_i)
     w = weights[sizes]
@@ -568,7 +508,7 @@ def permutation_estimate(
             f"a standard error needs at least two independent units: n_permutations="
             f"{n_permutations} gives {units}; use at least {4 if antithetic else 2}"
         )
-    perms = _sample_orderings(n, n_permutations, _as_rng(rng), antithetic)
+    perms = _sample_orderings(n, n_permutations, as_rng(rng), antithetic)
     if not return_std:
         return _ordering_marginals(game, perms, chunk) / len(perms)
     return _mean_and_error(_ordering_marginals(game, perms, chunk, per_ordering=True),

@@ -39,7 +39,7 @@ import shap
 import torch
 from torch import nn
 
-from .game import _as_rng, as_float_array, check_int
+from .checks import as_float_array, as_rng, check_int
 from .models import check_module, device_dtype, forward, single_thread
 
 __all__ = ["gradient_shap", "gradient_shap_samples", "integrated_gradients"]
@@ -261,7 +261,7 @@ def _prepare(model, x, baselines, n_samples, stdevs, seed, batch_size):
     x2, b2, single = _check_inputs(x, baselines)
     n_samples = check_int(n_samples, "n_samples")
     sd = _check_stdevs(stdevs, x2.shape[1])
-    rng = _as_rng(seed, "seed")
+    rng = as_rng(seed, "seed")
     chunk = _chunk_rows(batch_size, x2.shape[1])
     return model, x2, b2, single, n_samples, sd, rng, chunk
 

@@ -42,15 +42,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .checks import as_float_array, as_rng, check_int, check_model
 from .coalitions import (
     CoalitionDesign,
-    _check_budget,
-    _kernel_table,
+    check_budget,
     coalition_design,
     default_budget,
 )
-from .game import _as_rng, as_float_array, check_int, evaluate_game
-from .missing import Model, _check_model, as_background, as_row, marginal_game
+from .game import evaluate_game
+from .missing import Model, as_background, as_row, marginal_game
 from .weights import lime_kernel
 
 __all__ = [
@@ -117,13 +117,13 @@ def _prepare(f, x, background, n_samples, rng, feature_names, paired: bool | Non
     ``paired=None``: as :func:`auto_pairs` says. Every argument is validated before the
     first model call.
     """
-    _check_model(f)
+    check_model(f)
     X, single = _rows(x)
     p = X.shape[1]
     bg = as_background(background, p)
     names = _feature_names(feature_names, x, background, p)
-    budget = _check_budget(n_samples, p)
-    rng = _as_rng(rng)
+    budget = check_budget(n_samples, p)
+    rng = as_rng(rng)
     if paired is None:
         paired = auto_pairs(p, budget)
     design = coalition_design(p, budget, rng, paired=paired)
@@ -945,7 +945,7 @@ def kernel_shap(
     order = order or auto_order(X.shape[1], len(design.masks))
     v0, vN, vS = values[:, 0], values[:, 1], values[:, 2:]
     p = X.shape[1]
-    w = _kernel_table(p)[design.sizes] * design.factor
+    w = design.weights
     y, delta = (vS - v0[:, None]).T, vN - v0
     fit = None
     if auto and _ends_only(design):  # sizes 1 and p-1 only: calibrated interpolation

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .game import _as_rng, as_float_array, check_masks
+from .checks import as_float_array, as_rng, check_masks, check_model
 
 __all__ = [
     "Model",
@@ -105,12 +105,6 @@ def evaluate_model(f: Model, X: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_model(f: object) -> Model:
-    if not callable(f):
-        raise TypeError(f"f must be callable as f(X) -> (m,), got {type(f).__name__}")
-    return f
-
-
 def _check_max_rows(max_rows: object) -> int:
     if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 1:
         raise ValueError(f"max_rows must be a positive int (model rows per call), got {max_rows!r}")
@@ -149,7 +143,7 @@ class MarginalGame:
     """
 
     def __init__(self, f: Model, x, background, weights=None, max_rows: int = DEFAULT_MAX_ROWS):
-        self.f = _check_model(f)
+        self.f = check_model(f)
         self.x = as_row(x)
         self.n = self.p = self.x.size
         self.background = as_background(background, self.p)
@@ -299,7 +293,7 @@ class ConditionalGame:
 
     def __init__(self, f: Model, x, mean, cov, n_samples: int = 1000, rng=None,
                  max_rows: int = DEFAULT_MAX_ROWS):
-        self.f = _check_model(f)
+        self.f = check_model(f)
         self.x = as_row(x)
         self.n = self.p = self.x.size
         self.mean, self.cov, L = _check_gaussian(mean, cov, self.p)
@@ -307,7 +301,7 @@ class ConditionalGame:
             raise ValueError(f"n_samples must be a positive int (draws per coalition), got {n_samples!r}")
         self.n_samples = int(n_samples)
         self.max_rows = _check_max_rows(max_rows)
-        z = _as_rng(rng).standard_normal((self.n_samples, self.p))
+        z = as_rng(rng).standard_normal((self.n_samples, self.p))
         self.samples = self.mean + z @ L.T  # Z^(t) ~ N(mean, cov), shape (n_samples, p)
 
     def fill(self, masks: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .game import as_float_array, check_int
+from .checks import as_float_array, check_int
 
 __all__ = [
     "AgeBPNet",

@@ -27,7 +27,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .game import MAX_EXACT_PLAYERS, TabularGame, _as_rng, check_int
+from .checks import as_rng, check_int
+from .game import MAX_EXACT_PLAYERS, TabularGame
 
 __all__ = [
     "MAX_ENUMERATION_PLAYERS",
@@ -247,6 +248,6 @@ def random_table_game(n: int, rng: np.random.Generator | int | None = None) -> T
     n = _check_count(n, "n")
     if n > MAX_EXACT_PLAYERS:
         raise ValueError(f"a table of 2**{n} values is too large; use n <= {MAX_EXACT_PLAYERS}")
-    table = _as_rng(rng).standard_normal(1 << n)
+    table = as_rng(rng).standard_normal(1 << n)
     table[0] = 0.0
     return TabularGame.from_table(table)

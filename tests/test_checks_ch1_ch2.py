@@ -240,10 +240,25 @@ def test_ch1_each_axiom_rejects_a_rule_the_other_three_accept(monkeypatch, rule,
     assert failed & axioms == {caught_by}
 
 
+def scaled_subset_weights(size: int, error: float):
+    """shapley_values' weights ``w[s]``, with one size's weight times (1 + error)."""
+    exact = companion.game._subset_weights
+
+    def wrong(n: int):
+        w = exact(n).copy()
+        w[size] *= 1 + error
+        return w
+
+    return wrong
+
+
 @pytest.mark.parametrize("size", [0, 1, 2])
 def test_ch1_one_weight_off_by_one_part_in_a_billion(monkeypatch, size):
-    """The prose: 'a single weight wrong by one part in a billion fails them'."""
+    """The prose: 'a single weight wrong by one part in a billion fails them'. The
+    weight is wrong both where chapter 2 derives it and where shapley_values uses it."""
     monkeypatch.setattr(companion.weights, "_exact_weight", scaled_weight(size, 1e-9))
+    monkeypatch.setattr(companion.game, "_subset_weights",
+                        scaled_subset_weights(size, 1e-9))
     failed, _ = run_chapter(CH1)
     assert {"routes", "efficiency", "shap"} <= failed
 

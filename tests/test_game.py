@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion import game as G
 from companion import (
     TabularGame,
     permutation_estimate,
@@ -17,6 +16,8 @@ from companion import (
     shapley_values,
     three_player_game,
 )
+from companion import game as G
+from companion.checks import check_masks
 
 
 class RandomGame:
@@ -29,7 +30,7 @@ class RandomGame:
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         self.calls += 1
-        G.check_masks(masks, self.n)
+        check_masks(masks, self.n)
         return self.table[masks.astype(np.int64) @ (1 << np.arange(self.n))]
 
 
@@ -265,18 +266,6 @@ def test_table_game_from_codes_and_as_a_model():
         g.table[0] = 1.0
 
 
-def test_shared_argument_checks():
-    assert G.check_int(np.int64(3), "k") == 3
-    with pytest.raises(TypeError, match="k must be an int, not float"):
-        G.check_int(3.0, "k")
-    with pytest.raises(TypeError, match="k must be an int"):
-        G.check_int(True, "k")
-    with pytest.raises(ValueError, match="k must be at least 2, got 1"):
-        G.check_int(1, "k", minimum=2)
-    with pytest.raises(TypeError, match="seed must be a numpy Generator"):
-        G._as_rng(True, "seed")
-
-
 # --------------------------------------------------------------------------- issue 14 regressions
 def test_duplicate_coalition_is_refused():
     """Issue 14.5: ("A", "B") and ("B", "A") are one coalition; the last must not win."""
@@ -326,3 +315,14 @@ def test_coalition_masks_edges():
     assert G.coalition_masks(np.array([], dtype=int), 4).shape == (0, 4)
     top = G.coalition_masks(np.array([(1 << 62) - 1]), 62)
     assert top.all()
+
+
+def test_the_subset_weights_are_chapter_2s_to_the_bit():
+    """shapley_values' own weights equal shapley_weight's correctly rounded floats."""
+    from companion.weights import shapley_weight
+
+    for n in range(1, G.MAX_EXACT_PLAYERS + 1):
+        ours, theirs = G._subset_weights(n), shapley_weight(np.arange(n), n)
+        assert ours.tobytes() == theirs.tobytes(), n
+    assert G._subset_weights(5).tobytes() != (shapley_weight(np.arange(5), 5)
+                                              * (1 + 2**-52)).tobytes()

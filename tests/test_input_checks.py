@@ -1,0 +1,128 @@
+"""The input checks every module shares (companion/checks.py), and the rule that keeps
+them shared: a module imports only public names from another, with no cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion import checks as C
+from companion.coalitions import check_budget, coalition_design, default_budget
+from companion.weights import kernel_weight
+
+PACKAGE = Path(__file__).resolve().parents[1] / "companion"
+
+
+def test_check_int():
+    assert C.check_int(np.int64(3), "k") == 3
+    with pytest.raises(TypeError, match="k must be an int, not float"):
+        C.check_int(3.0, "k")
+    with pytest.raises(TypeError, match="k must be an int"):
+        C.check_int(True, "k")
+    with pytest.raises(ValueError, match="k must be at least 2, got 1"):
+        C.check_int(1, "k", minimum=2)
+
+
+def test_as_rng():
+    g = np.random.default_rng(1)
+    assert C.as_rng(g) is g
+    assert C.as_rng(7).integers(1 << 30) == np.random.default_rng(7).integers(1 << 30)
+    with pytest.raises(TypeError, match="seed must be a numpy Generator"):
+        C.as_rng(True, "seed")
+    with pytest.raises(ValueError, match="rng must be a non-negative int seed"):
+        C.as_rng(-1)
+
+
+def test_check_model_and_masks():
+    f = np.sum
+    assert C.check_model(f) is f
+    with pytest.raises(TypeError, match="f must be callable"):
+        C.check_model(3)
+    masks = np.zeros((2, 3), bool)
+    assert C.check_masks(masks, 3) is masks
+    with pytest.raises(TypeError, match="dtype bool"):
+        C.check_masks(masks.astype(int), 3)
+    with pytest.raises(ValueError, match=r"shape \(k, 4\)"):
+        C.check_masks(masks, 4)
+
+
+def test_as_float_array():
+    assert C.as_float_array([1, 2], "x").dtype == np.float64
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        C.as_float_array(["a"], "x")
+    with pytest.raises(TypeError, match="rows of different lengths"):
+        C.as_float_array([[1, 2], [3]], "x")
+
+
+def test_check_budget():
+    assert check_budget(None, 12) == default_budget(12) == 2 * 12 + 2048
+    assert check_budget(None, 10) == default_budget(10) == 2**10 - 2
+    assert check_budget(np.int64(11), 10) == 11
+    with pytest.raises(ValueError, match="below the minimum of 11"):
+        check_budget(10, 10)
+    with pytest.raises(TypeError, match="n_samples must be an int"):
+        check_budget(20.0, 10)
+    with pytest.raises(TypeError, match="p must be an int number of features"):
+        check_budget(20, 10.0)
+
+
+def test_design_weights_are_the_kernel_times_the_factor():
+    design = coalition_design(8, 60, rng=0)
+    expected = np.array([kernel_weight(int(s), 8) for s in design.sizes]) * design.factor
+    np.testing.assert_allclose(design.weights, expected, rtol=1e-15, atol=0)
+    assert not np.allclose(design.weights, expected * 1.01, rtol=1e-3, atol=0)
+
+
+def _imports(path: Path):
+    """``(module, [names])`` of every relative ``from .module import names``."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            yield node.module, [a.name for a in node.names]
+
+
+def _private_imports(root: Path) -> list[str]:
+    return [
+        f"{path.name}: {name} from .{module}"
+        for path in sorted(root.glob("*.py"))
+        for module, names in _imports(path)
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+
+
+def test_no_module_imports_another_modules_private_names(tmp_path):
+    assert _private_imports(PACKAGE) == []
+    planted = tmp_path / "planted.py"
+    planted.write_text("from .game import _check_n, shapley_values\n", encoding="utf-8")
+    assert _private_imports(tmp_path) == ["planted.py: _check_n from .game"]
+
+
+def _cycle(root: Path) -> list[str] | None:
+    """A cycle of module-level relative imports, or None."""
+    graph = {p.stem: {m.split(".")[0] for m, _ in _imports(p)} for p in root.glob("*.py")}
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path + [nxt]
+            if nxt not in state and (found := visit(nxt, path + [nxt])):
+                return found
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node, [node])):
+            return found
+    return None
+
+
+def test_imports_between_modules_are_one_way(tmp_path):
+    assert _cycle(PACKAGE) is None
+    (tmp_path / "a.py").write_text("from .b import x\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text("from .a import y\n", encoding="utf-8")
+    assert _cycle(tmp_path) == ["a", "b", "a"]
