@@ -29,6 +29,7 @@ coalitions each estimator asks for and tallies their sizes. Through
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -85,8 +86,11 @@ class CountingGame:
 
     ``value(masks)`` returns ``v(S)`` per row of a bool ``(k, p)`` array; ``evaluated``
     counts rows asked for since the last :meth:`reset` (repeats count again: an
-    estimator pays for every coalition it asks for) and ``sizes`` how many of them had
-    each size ``|S|``. ``exact`` holds the Shapley values.
+    estimator pays for every coalition it asks for), ``sizes`` how many of them had
+    each size ``|S|``, and ``computing`` the seconds spent in ``compute`` (the model's
+    cost, paid by whichever estimator first asks for a coalition: the benchmark
+    subtracts it, so that each estimator is timed on its own work alone). ``exact``
+    holds the Shapley values.
     """
 
     p: int
@@ -94,6 +98,7 @@ class CountingGame:
     exact: np.ndarray
     family: str = ""
     evaluated: int = 0
+    computing: float = 0.0
     sizes: Counter = field(default_factory=Counter, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
@@ -103,6 +108,7 @@ class CountingGame:
 
     def reset(self) -> None:
         self.evaluated = 0
+        self.computing = 0.0
         self.sizes = Counter()
 
     def __call__(self, masks) -> np.ndarray:
@@ -113,7 +119,9 @@ class CountingGame:
         missing = np.array([c not in self._memo for c in codes.tolist()], dtype=bool)
         if missing.any():
             new_codes, first = np.unique(codes[missing], return_index=True)
+            start = time.perf_counter()
             new = self.compute(masks[missing][first])
+            self.computing += time.perf_counter() - start
             self._memo.update(zip(new_codes.tolist(), np.asarray(new, float).tolist()))
         return np.array([self._memo[c] for c in codes.tolist()])
 

@@ -87,7 +87,8 @@ def check_masks(masks: object, n: int) -> np.ndarray:
 
 
 def check_model(f: object) -> Callable:
-    """``f`` itself if it is callable as ``f(X) -> (m,)``, else a TypeError."""
+    """``f`` itself if it is callable, else a TypeError naming the contract
+    ``f(X) -> (m,)``; the output's shape is checked where ``f`` is first called."""
     if not callable(f):
         raise TypeError(f"f must be callable as f(X) -> (m,), got {type(f).__name__}")
     return f

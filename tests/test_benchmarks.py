@@ -307,6 +307,47 @@ def test_estimator_benchmark_disqualifies_an_overspending_method(monkeypatch):
     assert "mse_ratio" not in r
 
 
+def test_the_games_time_their_own_computing_and_the_estimators_leave_it_out(
+    monkeypatch,
+):
+    """The model's cost is paid by the first method to ask for a coalition; the game
+    records it and the benchmark subtracts it, so a slow model does not make the first
+    method look slow."""
+    import time
+
+    from benchmarks import estimators, games
+
+    def slow(masks):
+        time.sleep(0.2)
+        return masks.sum(axis=1).astype(float)
+
+    game = games.CountingGame(3, slow, np.ones(3))
+    masks = np.eye(3, dtype=bool)
+    game(masks)
+    assert game.computing >= 0.2
+    before = game.computing
+    game(masks)  # memoised: nothing computed again
+    assert game.computing == before
+    game.reset()
+    assert game.computing == 0.0
+
+    def first(g, B, seed):  # asks first, so pays the slow model
+        g(np.eye(g.p, dtype=bool))
+        return g.exact
+
+    def second(g, B, seed):
+        g(np.eye(g.p, dtype=bool))
+        return g.exact
+
+    monkeypatch.setattr(estimators, "methods",
+                        lambda slow=False: {"companion": first, "other": second})
+    monkeypatch.setattr(estimators, "make_game",
+                        lambda family, p, seed, row: games.CountingGame(p, slow, np.ones(p)))
+    monkeypatch.setattr(estimators, "_warm_up", lambda table: None)
+    r = estimators.run_cell("linear", 4, 20, rows=1, seeds=1, seed0=0)
+    assert r["methods"]["companion"]["ms_per_estimate"] < 100  # not the 200 ms sleep
+
+
 def test_the_companions_own_designs_are_not_peers():
     """``design="paired"`` runs beside the default but is never the best peer, even
     where it is the most accurate; its error and time ratios are reported apart."""

@@ -254,9 +254,8 @@ def scaled_subset_weights(size: int, error: float):
 
 @pytest.mark.parametrize("size", [0, 1, 2])
 def test_ch1_one_weight_off_by_one_part_in_a_billion(monkeypatch, size):
-    """The prose: 'a single weight wrong by one part in a billion fails them'. The
-    weight is wrong both where chapter 2 derives it and where shapley_values uses it."""
-    monkeypatch.setattr(companion.weights, "_exact_weight", scaled_weight(size, 1e-9))
+    """The prose: 'a single weight wrong by one part in a billion fails them', the
+    weight being the one companion.shapley_values uses."""
     monkeypatch.setattr(companion.game, "_subset_weights",
                         scaled_subset_weights(size, 1e-9))
     failed, _ = run_chapter(CH1)
