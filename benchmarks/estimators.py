@@ -42,8 +42,9 @@ whose error and time ratios are reported beside it (``paired_mse_ratio``,
 more than ``shap``'s, the paired design is the fast one.
 
 Run ``python -m benchmarks.estimators [--quick|--book] [--jobs N] [--json PATH]
-[--reuse PATH]``; ``make bench`` runs it in full, on every core (about half an hour of
-one core's time: a quarter of an hour on two cores). ``--reuse`` reruns the
+[--reuse PATH]``; ``make bench`` runs it in full, on every core (about a quarter of an
+hour on two cores: the estimators take about 14 minutes of one core's time, building
+the games and computing their values the rest). ``--reuse`` reruns the
 companion's two designs and ``shap.KernelExplainer`` only and takes the other peers
 from earlier results (:func:`reuse`).
 """
@@ -63,6 +64,9 @@ import numpy as np
 from benchmarks.common import markdown_table, ratio_row
 from benchmarks.games import FAMILIES, make_game
 
+#: How a cell's times were taken (recorded in each cell; ``--reuse`` refuses to merge
+#: cells timed another way).
+TIMING = "estimator only: time computing game values left out"
 ERROR_RATIO_MAX = 1.0
 ERROR_RATIO_GOAL = 0.8
 TIME_RATIO_MAX = 0.75
@@ -265,6 +269,7 @@ def run_cell(
         "B_label": str(B),
         "estimates": n,
         "seeds": seeds,
+        "timing": TIMING,
         "methods": {},
     }
     for name in table:
@@ -370,6 +375,11 @@ def reuse(new: dict, old: list[dict]) -> dict:
     match = [c for c in old if tuple(c[f] for f in fields) == key]
     if len(match) != 1:
         raise ValueError(f"no single earlier cell for {key}: run without --reuse")
+    if match[0].get("timing") != new.get("timing"):
+        raise ValueError(
+            f"the earlier cell {key} was timed another way "
+            f"({match[0].get('timing')!r}, now {new.get('timing')!r}): run without --reuse"
+        )
     for name, again in new["methods"].items():
         before = match[0]["methods"].get(name)
         if name in COMPANION or before is None or again["mse"] is None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import settings
+
+# property tests draw the same examples on every run and machine: a submission cannot
+# pass or fail CI by the luck of a draw (a failing draw is pinned with @example)
+settings.register_profile("repeatable", derandomize=True)
+settings.load_profile("repeatable")
 
 
 @pytest.fixture(autouse=True, scope="module")

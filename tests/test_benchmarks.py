@@ -284,6 +284,7 @@ def test_estimator_benchmark_quick_and_budget_accounting():
         assert r["methods"]["shap Kernel"]["coalitions_used"] == r["B"]
         assert r["methods"]["companion paired"]["coalitions_used"] == r["B"]
         assert r["paired_mse_ratio"] > 0 and r["paired_time_ratio"] > 0
+        assert r["timing"] == estimators.TIMING
     table = estimators.table(results)
     assert table.startswith("| game | p |") and "cells at or below" in table
     rows = estimators.ratios(results)
@@ -455,3 +456,5 @@ def test_reuse_merges_earlier_peers_and_refuses_what_does_not_match():
         estimators.reuse(drifted, old)
     with pytest.raises(ValueError, match="no single earlier cell"):
         estimators.reuse({**rerun, "estimates": rerun["estimates"] + 1}, old)
+    with pytest.raises(ValueError, match="timed another way"):
+        estimators.reuse({**rerun, "timing": "model cost included"}, old)
