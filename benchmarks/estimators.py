@@ -518,6 +518,63 @@ def table(results: list[dict]) -> str:
     )
 
 
+def informative(results: list[dict]) -> list[dict]:
+    """The cells that rate an estimator: a sampled budget (below ``2**p``) on a game that
+    is not linear (there every method is exact up to rounding: a tie)."""
+    return [c for c in results if c["B"] < 2 ** c["p"] and c["family"] != "linear"]
+
+
+def time_goal_summary(results: list[dict]) -> dict:
+    """The two goals (error ratio at most 1, time ratio at most :data:`TIME_RATIO_MAX`)
+    for the default and ``design="paired"``: medians, counts, and under
+    ``"contradictions"`` every statement of the appendix's time paragraphs that these
+    results contradict (an empty list when the prose holds):
+
+    * over the benchmark neither design meets both goals (the default's median time
+      ratio above the goal, the paired design's median error ratio above 1);
+    * the paired design is the fast one (median time ratio within the goal) and the
+      less accurate one (fewer cells at most 1);
+    * the default meets the time goal only at ``B = 2p + 2`` or with every coalition.
+    """
+    goal = TIME_RATIO_MAX
+    cells = informative(results)
+    err = np.array([c["mse_ratio"] for c in cells])
+    err_paired = np.array([c["paired_mse_ratio"] for c in cells])
+    t_cells = np.array([c["time_ratio"] for c in cells])
+    t_cells_paired = np.array([c["paired_time_ratio"] for c in cells])
+    t_all = np.array([c["time_ratio"] for c in results])
+    t_all_paired = np.array([c["paired_time_ratio"] for c in results])
+    out = {
+        "time_median": float(np.median(t_all)),
+        "paired_time_median": float(np.median(t_all_paired)),
+        "paired_time_max": float(t_all_paired.max()),
+        "time_met": int(np.sum(t_all <= goal)),
+        "paired_time_met": int(np.sum(t_all_paired <= goal)),
+        "paired_mse_median": float(np.median(err_paired)),
+        "paired_mse_max": float(err_paired.max()),
+        "not_worse": int(np.sum(err <= 1.0)),
+        "paired_not_worse": int(np.sum(err_paired <= 1.0)),
+        "both": int(np.sum((err <= 1.0) & (t_cells <= goal))),
+        "paired_both": int(np.sum((err_paired <= 1.0) & (t_cells_paired <= goal))),
+    }
+    wrong = []
+    if out["time_median"] <= goal:
+        wrong.append("the default's median time ratio is within the time goal")
+    if out["paired_mse_median"] <= 1.0:
+        wrong.append("the paired design's median error ratio is at most 1")
+    if out["paired_time_median"] > goal:
+        wrong.append("the paired design's median time ratio is above the time goal")
+    if out["paired_not_worse"] >= out["not_worse"]:
+        wrong.append("the paired design is at most 1 in as many cells as the default")
+    wrong += [
+        f"the default meets the time goal at {c['family']} p={c['p']} B={c['B']}"
+        for c in results
+        if c["time_ratio"] <= goal and c["B_label"] != "2p+2" and c["B"] < 2 ** c["p"]
+    ]
+    out["contradictions"] = wrong
+    return out
+
+
 def ratios(results: list[dict]) -> list[dict]:
     """Rows for the suite's summary: MSE and time ratio per cell."""
     rows = []

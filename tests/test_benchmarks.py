@@ -349,6 +349,41 @@ def test_the_games_time_their_own_computing_and_the_estimators_leave_it_out(
     assert r["methods"]["companion"]["ms_per_estimate"] < 100  # not the 200 ms sleep
 
 
+def test_the_time_goal_summary_finds_each_contradicted_statement():
+    """The appendix asserts that the committed results contradict none of its time
+    paragraphs' statements; each planted result that would make one false is named."""
+    from benchmarks import estimators
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    results = json.loads((path / "estimators_full.json").read_text(encoding="utf-8"))
+    summary = estimators.time_goal_summary(results)
+    assert summary["contradictions"] == []
+    cells = estimators.informative(results)
+    assert summary["not_worse"] == sum(c["mse_ratio"] <= 1.0 for c in cells)
+
+    def planted(change):
+        copy = json.loads(json.dumps(results))
+        for c in copy:
+            change(c)
+        return estimators.time_goal_summary(copy)["contradictions"]
+
+    def fast(c):
+        c["time_ratio"] = 0.5
+
+    def accurate_paired(c):
+        c["paired_mse_ratio"] = 0.9
+
+    def slow_paired(c):
+        c["paired_time_ratio"] = 0.8
+
+    assert any("default's median time" in w for w in planted(fast))
+    assert any("default meets the time goal at" in w for w in planted(fast))
+    found = planted(accurate_paired)
+    assert any("median error ratio is at most 1" in w for w in found)
+    assert any("as many cells" in w for w in found)
+    assert any("above the time goal" in w for w in planted(slow_paired))
+
+
 def test_the_companions_own_designs_are_not_peers():
     """``design="paired"`` runs beside the default but is never the best peer, even
     where it is the most accurate; its error and time ratios are reported apart."""
