@@ -15,8 +15,15 @@ import numpy as np
 __all__ = ["as_float_array", "as_rng", "check_int", "check_masks", "check_model"]
 
 
+def _check_name(name: object) -> None:
+    """The argument name a check puts in its messages must be text."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be the argument's name as a str, got {name!r}")
+
+
 def as_rng(rng: np.random.Generator | int | None, name: str = "rng") -> np.random.Generator:
     """Return a ``numpy`` Generator from a Generator, an int seed, or ``None`` (fresh entropy)."""
+    _check_name(name)
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_))):
@@ -34,6 +41,9 @@ def check_int(value: object, name: str, minimum: int = 1, kind: str = "an int") 
     A TypeError for anything that is not an integer (bools and floats such as ``2.0``
     included), a ValueError below ``minimum``; both name the argument.
     """
+    _check_name(name)
+    if isinstance(minimum, (bool, np.bool_)) or not isinstance(minimum, (int, np.integer)):
+        raise TypeError(f"minimum must be an int, not {type(minimum).__name__}")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be {kind}, not {type(value).__name__} ({value!r})")
     if value < minimum:
@@ -47,6 +57,7 @@ def as_float_array(a: object, name: str) -> np.ndarray:
     Refuses text, objects, complex numbers and ragged lists with a message naming
     ``name``; a torch tensor is detached and copied to the host first.
     """
+    _check_name(name)
     if hasattr(a, "detach") and hasattr(a, "cpu"):  # a torch tensor (torch not imported)
         try:
             a = a.detach().cpu().numpy()
@@ -70,6 +81,7 @@ def as_float_array(a: object, name: str) -> np.ndarray:
 
 def check_masks(masks: object, n: int) -> np.ndarray:
     """Validate a coalition batch: a boolean ndarray of shape ``(k, n)``."""
+    n = check_int(n, "n", minimum=1, kind="the number of players, an int")
     if not isinstance(masks, np.ndarray):
         raise TypeError(
             f"masks must be a numpy bool array of shape (k, {n}), got {type(masks).__name__}"

@@ -384,6 +384,66 @@ def test_the_time_goal_summary_finds_each_contradicted_statement():
     assert any("above the time goal" in w for w in planted(slow_paired))
 
 
+def test_the_accuracy_summary_finds_each_contradicted_statement():
+    """The appendix asserts that the committed results contradict none of its accuracy
+    paragraph's statements; each planted result that would make one false is named."""
+    from benchmarks import estimators
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    results = json.loads((path / "estimators_full.json").read_text(encoding="utf-8"))
+    summary = estimators.accuracy_summary(results)
+    assert summary["contradictions"] == []
+    cells = estimators.informative(results)
+    assert summary["worst"]["mse_ratio"] == max(c["mse_ratio"] for c in cells)
+    assert len(summary["behind"]) == sum(c["mse_ratio"] > 1.0 for c in cells)
+
+    def planted(change):
+        copy = json.loads(json.dumps(results))
+        for c in copy:
+            if c["B"] < 2 ** c["p"] and c["family"] != "linear":
+                change(c)
+        return estimators.accuracy_summary(copy)["contradictions"]
+
+    def found(change, words):
+        return any(words in w for w in planted(change))
+
+    def lead_on_mlp(c):  # the largest lead moves to a network
+        if (c["family"], c["p"], c["B"]) == ("mlp", 12, 2000):
+            c["mse_ratio"] = 0.0
+
+    def best_not_rounding(c):  # the best cell's error a little above rounding
+        if c["family"] == "trees" and c["mse_ratio"] < 1e-6:
+            c["methods"]["companion"]["median_mse"] = 2e-12
+
+    def trees_ahead(c):  # no trees cell behind
+        if c["family"] == "trees":
+            c["mse_ratio"] = min(c["mse_ratio"], 0.99)
+
+    def other_peer(c):  # a trees cell behind, with another peer ahead
+        if c["family"] == "trees" and c["mse_ratio"] > 1.0:
+            c["best_peer"] = "shapiq SVARM"
+
+    def worst_at_500(c):  # the worst cell at a sampled budget
+        if (c["family"], c["p"], c["B"]) == ("trees", 16, 500):
+            c["mse_ratio"] = 9.0
+
+    def worst_wins_all(c):  # the companion better on every instance of the worst cell
+        if c["B_label"] == "2p+2" and c["mse_ratio"] > 1.5:
+            c["methods"]["companion"]["mse"] = [0.0] * c["estimates"]
+
+    def worst_wins_none(c):
+        if c["B_label"] == "2p+2" and c["mse_ratio"] > 1.5:
+            c["methods"]["companion"]["mse"] = [1e9] * c["estimates"]
+
+    assert found(lead_on_mlp, "the largest lead is on mlp")
+    assert found(best_not_rounding, "above the level of rounding")
+    assert found(trees_ahead, "behind in no trees cell")
+    assert found(other_peer, "is shapiq SVARM")
+    assert found(worst_at_500, "furthest behind at B=500")
+    assert found(worst_wins_all, "wins on 10 of 10")
+    assert found(worst_wins_none, "wins on 0 of 10")
+
+
 def test_the_companions_own_designs_are_not_peers():
     """``design="paired"`` runs beside the default but is never the best peer, even
     where it is the most accurate; its error and time ratios are reported apart."""

@@ -108,8 +108,11 @@ def shortcut_check(shortcut_best, eliminated):
 
 
 def background_check(phi1, n_rows, spread, n_random=100):
-    """Each background's phi_1 within 4 sd (scaled to its size) of the random backgrounds."""
-    sd_rows = spread.std(ddof=1) * np.sqrt(n_random / np.asarray(n_rows))
+    """Each background's phi_1 within 4 sd of the random backgrounds' mean: the sd of
+    the difference, from the background's own sd (scaled to its size) and that of the
+    mean of the random backgrounds."""
+    sd = spread.std(ddof=1)
+    sd_rows = np.hypot(sd * np.sqrt(n_random / np.asarray(n_rows)), sd / np.sqrt(len(spread)))
     z = (np.asarray(phi1) - spread.mean()) / sd_rows
     assert np.abs(z).max() < 4
 

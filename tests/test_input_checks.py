@@ -57,6 +57,21 @@ def test_as_float_array():
         C.as_float_array([[1, 2], [3]], "x")
 
 
+def test_the_checks_refuse_bad_parameters_of_their_own():
+    """A caller's mistake in a check's own parameters is named too, not passed on."""
+    with pytest.raises(TypeError, match="minimum must be an int"):
+        C.check_int(3, "k", minimum=1.5)
+    with pytest.raises(TypeError, match="n must be the number of players"):
+        C.check_masks(np.zeros((2, 3), bool), 3.0)
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        C.check_masks(np.zeros((2, 0), bool), 0)
+    for check in (C.as_rng, C.as_float_array):
+        with pytest.raises(TypeError, match="name must be the argument's name"):
+            check(1, 3)
+    with pytest.raises(TypeError, match="name must be the argument's name"):
+        C.check_int(1, "")
+
+
 def test_check_budget():
     assert check_budget(None, 12) == default_budget(12) == 2 * 12 + 2048
     assert check_budget(None, 10) == default_budget(10) == 2**10 - 2
