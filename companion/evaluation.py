@@ -156,8 +156,8 @@ def mean_z2_test(differences, se, correlations=None, level: float = 0.01) -> Z2T
     A systematic error that adds a bias delta_ri to the differences raises E[T] by
     mean(delta^2 / se^2); the test detects it when that excess is large against sqrt(Var[T]).
     """
-    d = np.asarray(differences, dtype=float)
-    s = np.asarray(se, dtype=float)
+    d = as_float_array(differences, "differences")
+    s = as_float_array(se, "se")
     if d.ndim != 2:
         raise ValueError(f"differences must have shape (m, p), got {d.shape}")
     if s.shape != d.shape:
@@ -166,13 +166,15 @@ def mean_z2_test(differences, se, correlations=None, level: float = 0.01) -> Z2T
         raise ValueError("differences and se must be finite; drop or fix NaN/inf entries")
     if np.any(s <= 0):
         raise ValueError("se must be positive everywhere (a zero standard error has no z)")
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
+    numeric = (int, float, np.integer, np.floating)
+    bad_type = isinstance(level, (bool, np.bool_)) or not isinstance(level, numeric)
+    if bad_type or not 0.0 < float(level) < 1.0:
         raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
     m, p = d.shape
     if correlations is None:
         sum_tr = float(m * p)
     else:
-        r = np.asarray(correlations, dtype=float)
+        r = as_float_array(correlations, "correlations")
         if r.shape == (p, p):
             r = np.broadcast_to(r, (m, p, p))
         if r.shape != (m, p, p):
@@ -183,6 +185,10 @@ def mean_z2_test(differences, se, correlations=None, level: float = 0.01) -> Z2T
         if not np.allclose(np.diagonal(r, axis1=1, axis2=2), 1.0, rtol=0, atol=1e-8):
             raise ValueError("correlations must have ones on the diagonal (a correlation "
                              "matrix, not a covariance matrix)")
+        if not np.allclose(r, np.swapaxes(r, 1, 2), rtol=0, atol=1e-8):
+            raise ValueError("correlations must be symmetric (a correlation matrix)")
+        if np.any(np.abs(r) > 1 + 1e-8):
+            raise ValueError("correlations must lie between -1 and 1 (a correlation matrix)")
         sum_tr = float(np.sum(r * r))  # sum_r tr(R_r^2) for symmetric R_r
     statistic = float(np.mean((d / s) ** 2))
     var = 2.0 * sum_tr / (m * p) ** 2
@@ -200,15 +206,16 @@ def correlated_groups(X, threshold: float = 0.9) -> list[np.ndarray]:
     may correlate less than the threshold through a chain of strong links). Returns sorted
     int index arrays, ordered by their smallest member; singletons are groups too.
     """
-    arr = np.asarray(X, dtype=float)
+    arr = as_float_array(X, "X")
     if arr.ndim != 2 or arr.shape[0] < 3:
         raise ValueError(f"X must be (m, p) with at least 3 rows, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("X contains NaN or inf; impute or drop those rows first")
     if np.any(arr.std(axis=0) == 0):
         raise ValueError("X has a constant column, whose correlation is undefined; drop it")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or not 0.0 <= threshold < 1.0:
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(
+        threshold, (int, float, np.integer, np.floating)
+    ) or not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
     linked = np.abs(np.corrcoef(arr, rowvar=False)) > threshold
     p = arr.shape[1]
@@ -234,9 +241,11 @@ def grouped_attributions(phi, groups) -> np.ndarray:
     groups partition the features. ``phi`` is (m, p) or (p,); ``groups`` a sequence of
     index arrays that must partition range(p).
     """
-    arr = np.asarray(phi, dtype=float)
+    arr = as_float_array(phi, "phi")
     if arr.ndim not in (1, 2):
         raise ValueError(f"phi must have shape (m, p) or (p,), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("phi must be finite; drop or fix NaN/inf attributions first")
     p = arr.shape[-1]
     idx = [np.asarray(g) for g in groups]
     if any(g.ndim != 1 or g.size == 0 or not np.issubdtype(g.dtype, np.integer) for g in idx):

@@ -330,7 +330,13 @@ class TabularGame:
         return f
 
     def value(self, coalition: Iterable[Hashable]) -> float:
-        """``v(S)`` for one coalition given by player names."""
+        """``v(S)`` for one coalition given by player names.
+
+        Any iterable of names works; a string is read as its characters, so with
+        one-letter players ``game.value("AB")`` is ``v({A, B})`` and ``game.value("")``
+        is ``v(∅)`` (a name that is not a player is refused, so a longer name written
+        as a bare string fails loudly rather than silently).
+        """
         members = set(coalition)
         unknown = members - set(self.players)
         if unknown:
@@ -493,6 +499,7 @@ def permutation_estimate(
     """
     n = _resolve_n(game, n)
     n_permutations = check_int(n_permutations, "n_permutations")
+    chunk = check_int(chunk, "chunk", kind="a positive int number of coalitions")
     if not isinstance(antithetic, (bool, np.bool_)):
         raise TypeError(f"antithetic must be True or False, got {antithetic!r}")
     if antithetic and n_permutations % 2:

@@ -88,6 +88,10 @@ def _check_inputs(x: object, baselines: object, name: str = "baselines", scalar=
 def _check_names(feature_names: Sequence[str] | None, p: int) -> list[str] | None:
     if feature_names is None:
         return None
+    if isinstance(feature_names, str):
+        raise TypeError(
+            "feature_names must be a sequence of names, one per feature, not one string"
+        )
     names = [str(name) for name in feature_names]
     if len(names) != p:
         raise ValueError(f"feature_names has {len(names)} names for {p} features")
@@ -127,8 +131,14 @@ def _check_target(target: object) -> None:
         raise ValueError(f"target must be a non-negative output index, got {target}")
 
 
-def _select(out: torch.Tensor, target: int | None) -> torch.Tensor:
-    """The explained output, one scalar per row: f(z) of shape (k,)."""
+def _select(out: torch.Tensor, target: int | None, rows: int) -> torch.Tensor:
+    """The explained output, one scalar per row: f(z) of shape (k,) for ``rows`` = k."""
+    if out.ndim in (1, 2) and out.shape[0] != rows:
+        raise ValueError(
+            f"the model must return one output per input row: it returned shape "
+            f"{tuple(out.shape)} for {rows} rows (does it reduce over the batch, with "
+            "a mean or sum over dim 0, or drop rows?)"
+        )
     if out.ndim == 1:
         width = 1
     elif out.ndim == 2:
@@ -174,7 +184,7 @@ def _output_and_gradient(model: nn.Module, z: torch.Tensor, target: int | None):
     error, never silent zeros.
     """
     z = z.detach().requires_grad_(True)
-    f = _select(forward(model, z, "x"), target)
+    f = _select(forward(model, z, "x"), target, z.shape[0])
     _check_finite(f, "outputs")
     grad = None
     if f.requires_grad:
@@ -198,7 +208,7 @@ def _outputs(model: nn.Module, a: np.ndarray, target: int | None, chunk: int) ->
     with torch.no_grad():
         for start in range(0, a.shape[0], chunk):
             z = torch.as_tensor(a[start : start + chunk], dtype=dtype, device=device)
-            f = _select(forward(model, z, "baselines"), target)
+            f = _select(forward(model, z, "baselines"), target, z.shape[0])
             _check_finite(f, "outputs")
             out[start : start + chunk] = f.double().cpu().numpy()
     return out
@@ -284,7 +294,10 @@ def gradient_shap(
 
         c_ik = (x~_i - b_ki) * df/dx_i(b_k + alpha_k (x~ - b_k)),   phi_i = (1/n) sum_k c_ik.
 
-    ``phi_i`` is unbiased for E_b[IG_i(x; b)], whose sum over features is f(x) - E_b[f(b)].
+    With ``stdevs`` = 0, ``phi_i`` is unbiased for E_b[IG_i(x; b)], whose sum over
+    features is f(x) - E_b[f(b)]. With noise it is unbiased for E_{b, x~}[IG_i(x~; b)],
+    integrated gradients averaged over noisy copies x~ of x as well, whose sum is
+    E[f(x~)] - E_b[f(b)]: completeness then holds for the smoothed output, not for f(x).
     ``f`` is the model's output as it is (here logits; wrap the model to explain another
     output), column ``target`` of a multi-output model. The model runs in eval mode (each
     submodule's train/eval flag is restored afterwards, also on error) on its own device.

@@ -71,7 +71,11 @@ __all__ = [
 def _rows(x: object) -> tuple[np.ndarray, bool]:
     """Explained rows as ``(m, p)`` and whether the caller gave a single row."""
     arr = as_float_array(x, "x")
-    if arr.ndim == 2 and arr.shape[0] >= 1:
+    if arr.ndim == 2 and arr.shape[0] == 0:
+        raise ValueError(
+            f"x has no rows (shape {arr.shape}); give one row (p,) or rows (m, p)"
+        )
+    if arr.ndim == 2:
         return np.stack([as_row(r, "x") for r in arr]), False
     return as_row(arr, "x")[None, :], True
 
@@ -209,7 +213,47 @@ def constrained_fit(
     ``(k,)``, ``y`` ``(k, m)`` (one column per explained row), ``delta`` ``(m,)``.
     Returns ``phi`` of shape ``(m, p)``; every row sums to its ``delta`` up to rounding.
     """
-    return _linear_fit(Z, w, y, np.asarray(delta, dtype=float))[0]
+    Z, w, y, delta = _check_fit_inputs(Z, w, y, delta)
+    return _linear_fit(Z, w, y, delta)[0]
+
+
+def _check_fit_inputs(Z, w, y, delta):
+    """``constrained_fit``'s arguments as float arrays of matching shapes, or an error
+    naming the argument."""
+    Z = as_float_array(Z, "Z")
+    if Z.ndim != 2 or Z.shape[0] == 0 or Z.shape[1] == 0:
+        raise ValueError(f"Z must be a (k, p) array of 0/1 coalitions, got shape {Z.shape}")
+    if not np.all((Z == 0) | (Z == 1)):
+        raise ValueError("Z must hold 0/1 (or boolean) coalition indicators")
+    k = Z.shape[0]
+    w = as_float_array(w, "w")
+    if w.shape != (k,):
+        raise ValueError(f"w must hold one weight per row of Z, shape ({k},), got {w.shape}")
+    if np.any(np.isinf(w)):
+        raise ValueError(
+            "w has infinite weights (the Shapley kernel at the empty and the full "
+            "coalition): leave those two rows out; constrained_fit imposes them as "
+            "constraints through delta"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("w must be finite and non-negative")
+    y = as_float_array(y, "y")
+    if y.ndim != 2 or y.shape[0] != k:
+        raise ValueError(
+            f"y must have shape ({k}, m): one column per explained row, the targets "
+            f"v(S) - v(empty set); got {y.shape} (use y[:, None] for one row)"
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y must be finite (check the model's outputs)")
+    delta = as_float_array(delta, "delta")
+    if delta.shape != (y.shape[1],):
+        raise ValueError(
+            f"delta must hold one v(N) - v(empty set) per column of y, shape "
+            f"({y.shape[1]},), got {delta.shape}"
+        )
+    if not np.all(np.isfinite(delta)):
+        raise ValueError("delta must be finite")
+    return Z, w, y, delta
 
 
 def _linear_fit(Z, w, y, delta):
@@ -882,7 +926,7 @@ def kernel_shap(
         \quad\text{s.t.}\quad g(N) = v(N) - v(\varnothing) = f(x) - \phi_0,
 
     with :math:`\pi(s) = (p-1)/(\binom{p}{s}\,s\,(p-s))`,
-    :math:`v(S) = \frac1N\sum_j f(x_S, b^{(j)}_{\bar S})` and
+    :math:`v(S) = \frac1{N_b}\sum_j f(x_S, b^{(j)}_{\bar S})` and
     :math:`\phi_0 = v(\varnothing)`, the mean of ``f`` over the background; the
     attributions are the Shapley values of the fitted ``g``. The sum runs over the
     coalitions of :func:`coalition_design`: all of them when ``n_samples >= 2**p - 2``

@@ -112,7 +112,7 @@ def _check_max_rows(max_rows: object) -> int:
 
 
 def _weights(weights: object, N: int) -> np.ndarray:
-    """Normalised background weights ``w_j >= 0`` with ``sum_j w_j = 1`` (uniform if None)."""
+    """Normalised background weights ``omega_j >= 0`` with ``sum_j omega_j = 1`` (uniform if None)."""
     if weights is None:
         return np.full(N, 1.0 / N)
     w = as_float_array(weights, "weights")
@@ -135,7 +135,7 @@ class MarginalGame:
 
     .. math::
         v(S) = \mathbb{E}_{X_{\bar S}}\big[f(x_S, X_{\bar S})\big]
-             \approx \sum_{j=1}^{N} w_j\, f(x_S, b^{(j)}_{\bar S})
+             \approx \sum_{j=1}^{N_b} \omega_j\, f(x_S, b^{(j)}_{\bar S})
 
     Features in ``S`` are set to ``x``; the others are taken from each background row
     ``b^(j)``, ignoring any dependence between the two groups. ``v(∅)`` is the weighted
@@ -183,11 +183,11 @@ class MarginalGame:
 
 
 def marginal_game(f: Model, x, background, weights=None, max_rows: int = DEFAULT_MAX_ROWS) -> MarginalGame:
-    r"""Game ``v(S) = sum_j w_j f(x_S, b^(j)_S̄)``: the interventional (marginal) expectation.
+    r"""Game ``v(S) = sum_j omega_j f(x_S, b^(j)_S̄)``: the interventional (marginal) expectation.
 
     .. math::
         v(S) = \mathbb{E}_{X_{\bar S}}\big[f(x_S, X_{\bar S})\big]
-             \approx \sum_{j=1}^{N} w_j\, f(x_S, b^{(j)}_{\bar S})
+             \approx \sum_{j=1}^{N_b} \omega_j\, f(x_S, b^{(j)}_{\bar S})
 
     ``background`` is ``(N, p)`` with rows ``b^(j)``; ``weights`` (optional, default
     uniform ``1/N``; normalised to sum to 1) weight its rows, as for a ``shap.kmeans``
@@ -370,8 +370,8 @@ class EmpiricalConditionalGame(MarginalGame):
 
     .. math::
         v(S) = \mathbb{E}\big[f(X) \mid X_S = x_S\big]
-             \approx \sum_{j=1}^{N} w_j(S)\, f\big(x_S, d^{(j)}_{\bar S}\big),\qquad
-        w_j(S) \propto \prod_{i \in S} K\Big(\frac{d^{(j)}_i - x_i}{h_i}\Big)
+             \approx \sum_{j=1}^{N_d} \omega_j(S)\, f\big(x_S, d^{(j)}_{\bar S}\big),\qquad
+        \omega_j(S) \propto \prod_{i \in S} K\Big(\frac{d^{(j)}_i - x_i}{h_i}\Big)
 
     with ``K(u) = exp(-u^2 / 2)`` and the weights of each coalition normalised to sum to
     1. ``h_i = 0`` keeps only the rows with ``d^(j)_i == x_i`` (exact match, for a
@@ -384,7 +384,7 @@ class EmpiricalConditionalGame(MarginalGame):
         self.bandwidth = _check_bandwidth(bandwidth, self.p)
 
     def coalition_weights(self, masks: np.ndarray) -> np.ndarray:
-        """The ``(k, N)`` weights ``w_j(S)`` of the data rows, each row summing to 1."""
+        """The ``(k, N_d)`` weights ``omega_j(S)`` of the data rows, each row summing to 1."""
         masks = check_masks(masks, self.p)
         diff = self.background - self.x  # (N, p)
         h = self.bandwidth
@@ -406,7 +406,7 @@ class EmpiricalConditionalGame(MarginalGame):
         return w / w.sum(axis=1, keepdims=True)
 
     def effective_rows(self, masks: np.ndarray) -> np.ndarray:
-        """``1 / sum_j w_j(S)^2`` per coalition: the rows' effective number."""
+        """``1 / sum_j omega_j(S)^2`` per coalition: the rows' effective number."""
         w = self.coalition_weights(masks)
         return 1.0 / (w**2).sum(axis=1)
 
@@ -431,14 +431,14 @@ class EmpiricalConditionalGame(MarginalGame):
 def empirical_conditional_game(
     f: Model, x, data, bandwidth, max_rows: int = DEFAULT_MAX_ROWS
 ) -> EmpiricalConditionalGame:
-    r"""Game ``v(S) = sum_j w_j(S) f(x_S, d^(j)_S̄)``: the conditional game from data.
+    r"""Game ``v(S) = sum_j omega_j(S) f(x_S, d^(j)_S̄)``: the conditional game from data.
 
     .. math::
         v(S) = \mathbb{E}\big[f(X) \mid X_S = x_S\big]
-             \approx \sum_{j=1}^{N} w_j(S)\, f\big(x_S, d^{(j)}_{\bar S}\big),\qquad
-        w_j(S) \propto \prod_{i \in S} \exp\big(-(d^{(j)}_i - x_i)^2 / (2 h_i^2)\big)
+             \approx \sum_{j=1}^{N_d} \omega_j(S)\, f\big(x_S, d^{(j)}_{\bar S}\big),\qquad
+        \omega_j(S) \propto \prod_{i \in S} \exp\big(-(d^{(j)}_i - x_i)^2 / (2 h_i^2)\big)
 
-    ``data`` is ``(N, p)`` with rows ``d^(j)`` (for example the training set);
+    ``data`` is ``(N_d, p)`` with rows ``d^(j)`` (for example the training set);
     ``bandwidth`` gives ``h_i`` (one number or one per feature): the data rows whose
     features in ``S`` lie near ``x_S`` get the weight, so the missing features follow
     their distribution *given* ``X_S = x_S`` (a kernel, or Nadaraya-Watson, estimate).

@@ -558,6 +558,12 @@ def gradient_cases(fn_name: str, base: Callable, key: Callable, arrays: dict):
     for label, value in [("bool", True), ("float", 0.0), ("negative", -1), ("text", "0")]:
         add(fn_name, f"target {label}", lambda value=value: base(target=value), "target")
     add(fn_name, "target out of range", lambda: base(target=1), "target", before_model=False)
+    # a model that mixes the rows of its batch would give silently wrong attributions
+    add(fn_name, "model averages over the batch",
+        lambda: base(model=Net(out=lambda z, y: y.mean(0))), "one output per input row",
+        before_model=False)
+    add(fn_name, "model drops a row", lambda: base(model=Net(out=lambda z, y: y[:-1])),
+        "one output per input row", before_model=False)
     add(fn_name, "numpy target", lambda: base(target=np.int64(0)), close)
     for label, value in bad_ints("batch_size"):
         add(fn_name, f"batch_size {label}", lambda value=value: base(batch_size=value),

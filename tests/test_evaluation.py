@@ -276,3 +276,23 @@ def test_numpy_scalars_are_accepted_where_numbers_are():
     with pytest.raises(TypeError, match="values"):
         mean_ci(np.array([["a", "b"]]))
     assert bonferroni_z(np.int64(4), np.float32(0.01)) == pytest.approx(bonferroni_z(4, 0.01))
+
+
+def test_evaluation_inputs_are_checked_with_a_message_naming_them():
+    """No raw numpy error, no silent answer for a matrix that is not a correlation
+    matrix, no NaN out; numpy scalars are numbers."""
+    d, se = np.ones((3, 2)), np.ones((3, 2))
+    not_corr = {"entries above 1": np.array([[1.0, 2.0], [2.0, 1.0]]),
+                "asymmetric": np.array([[1.0, 0.5], [-0.5, 1.0]])}
+    for label, r in not_corr.items():
+        with pytest.raises(ValueError, match="correlations must"):
+            mean_z2_test(d, se, correlations=r)
+    with pytest.raises(TypeError, match="differences"):
+        mean_z2_test([["a", "b"]], [[1.0, 1.0]])
+    assert mean_z2_test(d, se, level=np.float32(0.01)).level == pytest.approx(0.01)
+    with pytest.raises(TypeError, match="X"):
+        correlated_groups([["a"], ["b"], ["c"]])
+    with pytest.raises(TypeError, match="phi"):
+        grouped_attributions([["a", "b"]], [[0, 1]])
+    with pytest.raises(ValueError, match="phi must be finite"):
+        grouped_attributions([[np.nan, 1.0]], [[0, 1]])

@@ -877,3 +877,33 @@ def test_the_ridge_is_chosen_by_the_error_of_each_pairs_difference():
 
     assert not _scores_the_difference(both_rows)
     assert not _scores_the_difference(unweighted)
+
+
+def test_constrained_fit_refuses_bad_input_with_a_message_naming_it():
+    """The chapter hands ``constrained_fit`` to readers: the natural mistakes (every
+    coalition with its infinite end weights, a 1-D target, a scalar delta, negative or
+    NaN numbers) are named, never a LinAlgError or a NaN answer."""
+    import companion
+    from companion.game import coalition_masks
+
+    game = companion.three_player_game()
+    Z = coalition_masks(np.arange(8), 3)
+    v = game(Z)
+    inner = Z[1:-1]
+    w = companion.kernel_weight(inner.sum(axis=1), 3)
+    y, delta = (v[1:-1] - v[0])[:, None], np.array([v[-1] - v[0]])
+    np.testing.assert_allclose(constrained_fit(inner, w, y, delta)[0],
+                               companion.shapley_values(game), rtol=0, atol=1e-12)
+    cases = [
+        ((Z, companion.kernel_weight(Z.sum(axis=1), 3), v[:, None], delta), "infinite"),
+        ((inner, w, y[:, 0], delta), "y must have shape"),
+        ((inner, w, y, float(delta[0])), "delta must hold"),
+        ((inner, -w, y, delta), "w must be finite and non-negative"),
+        ((inner, w[:-1], y, delta), "one weight per row"),
+        ((inner, w, np.where(np.arange(6)[:, None] == 2, np.nan, y), delta), "y must be"),
+        ((inner * 2, w, y, delta), "0/1"),
+        ((inner[:, :0], w, y, delta), "Z must be"),
+    ]
+    for args, message in cases:
+        with pytest.raises(ValueError, match=message):
+            constrained_fit(*args)
