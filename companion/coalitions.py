@@ -59,6 +59,16 @@ class CoalitionDesign:
         return self.masks.sum(axis=1)
 
     @property
+    def visits_every_group(self) -> bool:
+        """Whether every size group ``g`` (sizes ``g`` and ``p - g``, ``1 <= g < p``)
+        has at least one coalition among the rows: where one has none, the fit's error
+        on that part of the game is never observed."""
+        p = self.masks.shape[1]
+        present = np.zeros(p + 1, dtype=bool)
+        present[np.unique(self.sizes)] = True
+        return bool(all(present[g] or present[p - g] for g in range(1, p)))
+
+    @property
     def weights(self) -> np.ndarray:
         r"""Each row's weight in the Kernel SHAP regression, :math:`\pi(|S|)` times
         ``factor``, with :math:`\pi(s) = (p-1) / (\binom{p}{s} s (p-s))` the Shapley

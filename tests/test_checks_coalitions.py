@@ -119,9 +119,12 @@ def test_calibrated_ends_demonstration_can_fail():
 
 
 # ----------------------------------------------------------------------- error bars
-def test_error_std_is_inf_only_when_nothing_is_sampled():
-    """The page's inf check: at 2p coalitions nothing is sampled (inf); one sampled pair
-    more (2p + 2) makes the error bar finite, so the check tells the two apart."""
+def test_error_std_is_inf_only_while_part_of_the_game_is_unseen():
+    """The page's inf check: at 2p coalitions nothing is sampled (inf); from the first
+    budget at which every size group has a coalition (here p = 6: 16) the error bar is
+    finite, so the check tells the two apart."""
+    from companion.coalitions import coalition_design
+
     p = 6
 
     def f(X):
@@ -130,8 +133,13 @@ def test_error_std_is_inf_only_when_nothing_is_sampled():
     ones, zero = np.ones(p), np.zeros((1, p))
     only_ends = companion.kernel_shap(f, ones, zero, n_samples=2 * p, rng=0)
     assert np.all(np.isinf(only_ends.error_std))
+    first = next(n for n in range(2 * p, 2**p) if coalition_design(p, n, 0)
+                 .visits_every_group)
+    assert first == 16
+    seen = companion.kernel_shap(f, ones, zero, n_samples=first, rng=0)
+    assert not np.any(np.isinf(seen.error_std))
     one_pair = companion.kernel_shap(f, ones, zero, n_samples=2 * p + 2, rng=0)
-    assert not np.any(np.isinf(one_pair.error_std))
+    assert np.all(np.isinf(one_pair.error_std))   # a size group still unseen
 
 
 def _ten_feature_network():

@@ -907,3 +907,24 @@ def test_constrained_fit_refuses_bad_input_with_a_message_naming_it():
     for args, message in cases:
         with pytest.raises(ValueError, match=message):
             constrained_fit(*args)
+
+
+def test_error_std_is_infinite_while_a_size_group_has_no_coalition():
+    """At p = 10, n_samples = 22 enumerates sizes 1 and 9 and samples one pair: three
+    size groups are never looked at, so no variance formula can measure the error
+    there (its intervals covered the exact values about a quarter of the time). From
+    28 on every group has a coalition and the bars are finite; the property is
+    checked on the design itself, for every design."""
+    import companion
+    from companion.coalitions import coalition_design
+
+    p = 10
+    f, x, bg = (lambda X: np.tanh(X @ np.linspace(-1, 1, p)) + X[:, 0] * X[:, 1],
+                np.ones(p), np.zeros((3, p)))
+    for design in ("auto", "surrogate", "paired"):
+        sparse = companion.kernel_shap(f, x, bg, n_samples=22, rng=0, design=design)
+        assert np.all(np.isinf(sparse.error_std)), design
+        visited = companion.kernel_shap(f, x, bg, n_samples=28, rng=0, design=design)
+        assert np.all(np.isfinite(visited.error_std)), design
+    assert not coalition_design(p, 22, 0).visits_every_group
+    assert coalition_design(p, 28, 0).visits_every_group
