@@ -59,14 +59,14 @@ class CoalitionDesign:
         return self.masks.sum(axis=1)
 
     @property
-    def visits_every_group(self) -> bool:
-        """Whether every size group ``g`` (sizes ``g`` and ``p - g``, ``1 <= g < p``)
-        has at least one coalition among the rows: where one has none, the fit's error
-        on that part of the game is never observed."""
+    def visits_every_size(self) -> bool:
+        """Whether every size ``s = 1, ..., p - 1`` has at least one coalition among the
+        rows: where a size has none, the fit's error on that part of the game is never
+        observed (with complementary pairs, sizes ``s`` and ``p - s`` come together)."""
         p = self.masks.shape[1]
         present = np.zeros(p + 1, dtype=bool)
         present[np.unique(self.sizes)] = True
-        return bool(all(present[g] or present[p - g] for g in range(1, p)))
+        return bool(present[1:p].all())
 
     @property
     def weights(self) -> np.ndarray:
@@ -348,6 +348,6 @@ def coalition_design(
         n_enumerated,
         np.concatenate(strata),
         np.concatenate(units),
-        np.array(population, np.int64),
+        np.array(population, dtype=float),  # counts beyond int64 at large p
         bool(paired),
     )

@@ -189,6 +189,9 @@ def mean_z2_test(differences, se, correlations=None, level: float = 0.01) -> Z2T
             raise ValueError("correlations must be symmetric (a correlation matrix)")
         if np.any(np.abs(r) > 1 + 1e-8):
             raise ValueError("correlations must lie between -1 and 1 (a correlation matrix)")
+        if np.linalg.eigvalsh(r).min() < -1e-8:
+            raise ValueError("correlations must be positive semi-definite (a correlation "
+                             "matrix has no negative eigenvalue)")
         sum_tr = float(np.sum(r * r))  # sum_r tr(R_r^2) for symmetric R_r
     statistic = float(np.mean((d / s) ** 2))
     var = 2.0 * sum_tr / (m * p) ** 2

@@ -749,8 +749,8 @@ def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
     variance. Strata with a single unit are pooled (collapsed strata, no
     finite-population correction: conservative). The last attribution,
     :math:`\phi_p = \Delta - \sum_{i<p}\phi_i`, has the variance of the sum.
-    A design that samples nothing yet is not exact, or that leaves a size group without
-    a single coalition (:attr:`CoalitionDesign.visits_every_group`), has an error the
+    A design that samples nothing yet is not exact, or that leaves a size without a
+    single coalition (:attr:`CoalitionDesign.visits_every_size`), has an error the
     design cannot measure: the result is then ``inf``.
     """
     p = design.masks.shape[1]
@@ -759,7 +759,7 @@ def fit_error_std(design: CoalitionDesign, w: np.ndarray, fit) -> np.ndarray:
         return np.zeros((m, p))
     m = fit[0].shape[1]
     rows = np.flatnonzero(design.stratum >= 0)
-    if not rows.size or not design.visits_every_group:
+    if not rows.size or not design.visits_every_size:
         return np.full((m, p), np.inf)
     loo = _loo_residuals(design, fit, _sampled_blocks(design, fit))
     var = np.empty((m, p))
@@ -881,7 +881,7 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
     out, var = np.array(phi, dtype=float), np.zeros((m, p))
     if not rows.size:  # nothing sampled: exact sizes only, an error not measurable
         return out + corr, np.full((m, p), np.inf)
-    unmeasured = not design.visits_every_group  # a size group with no coalition at all
+    unmeasured = not design.visits_every_size  # a size with no coalition at all
     Qw = Q / np.sqrt(w)[None, :]
     for (cols, M, F, G), group in zip(fit[1], blocks):
         A = Qw.copy()
@@ -970,10 +970,12 @@ def kernel_shap(
     default's corrected answer). It measures the sampling
     variation only, not an error that every draw of the design shares: it is zero when
     the result is exact, and ``inf`` when nothing is sampled but the result is not
-    exact (for example ``n_samples = 2p``: sizes 1 and p-1 only) or when a size group
-    has no coalition at all (a pair or two above ``2p``), since such a design cannot
-    measure its own error there. With only a pair or two per size group the bars are
-    finite but too narrow (the appendix "Choosing coalitions" measures their coverage). ``feature_names`` defaults to the columns of ``x`` (or
+    exact (for example ``n_samples = 2p``: sizes 1 and p-1 only) or when some size has
+    no coalition at all (every budget below ``2p``, and above it until the draws reach
+    every size: ``n_samples = 28`` at ``p = 10``, 66 at ``p = 20`` with pairs), since
+    such a design cannot measure its own error there. With only a pair or two per size
+    the bars are finite but too narrow (the appendix "Choosing coalitions" measures
+    their coverage). ``feature_names`` defaults to the columns of ``x`` (or
     ``background``) when it is a pandas DataFrame. Every argument is checked before
     ``f`` is first called. Returns a ``shap.Explanation``.
     """

@@ -112,7 +112,7 @@ def _check_max_rows(max_rows: object) -> int:
 
 
 def _weights(weights: object, N: int) -> np.ndarray:
-    """Normalised background weights ``omega_j >= 0`` with ``sum_j omega_j = 1`` (uniform if None)."""
+    """Normalised background weights ``omega_j >= 0``, ``sum_j omega_j = 1`` (uniform if None)."""
     if weights is None:
         return np.full(N, 1.0 / N)
     w = as_float_array(weights, "weights")

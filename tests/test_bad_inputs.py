@@ -595,7 +595,8 @@ for fn_name in ("gradient_shap", "gradient_shap_samples"):
     add(fn_name, "numpy seed and stdevs", lambda: _gs(seed=np.int64(0), stdevs=np.float32(0)),
         same_values(_gs, lambda r: getattr(r, "values", r)))
 for fn_name, base in (("gradient_shap", _gs), ("integrated_gradients", _ig)):
-    for label, value in [("too few", ["a"]), ("too many", list("abcd"))]:
+    for label, value in [("too few", ["a"]), ("too many", list("abcd")),
+                         ("one string", "abc")]:
         add(fn_name, f"feature_names {label}",
             lambda value=value, base=base: base(feature_names=value), "feature_names")
 for label, value in [("scalar", 0.5), ("numpy scalar", np.float32(0.5)), ("int", 0)]:

@@ -134,7 +134,7 @@ def test_error_std_is_inf_only_while_part_of_the_game_is_unseen():
     only_ends = companion.kernel_shap(f, ones, zero, n_samples=2 * p, rng=0)
     assert np.all(np.isinf(only_ends.error_std))
     first = next(n for n in range(2 * p, 2**p) if coalition_design(p, n, 0)
-                 .visits_every_group)
+                 .visits_every_size)
     assert first == 16
     seen = companion.kernel_shap(f, ones, zero, n_samples=first, rng=0)
     assert not np.any(np.isinf(seen.error_std))
@@ -310,3 +310,45 @@ def test_adjustment_checks_reject_a_correction_twice_the_right_size():
     correction is doubled (a wrong size of it that leaves the error where it was)."""
     assert _adjustment_checks(1.0)
     assert not _adjustment_checks(2.0)
+
+
+def _coverage_by_budget(budgets, scale=1.0):
+    """The page's coverage cell for some budgets, with every error bar times ``scale``:
+    coverage of the finite bars, per (family, budget)."""
+    from benchmarks.games import make_game
+
+    p = int(_page_number(r"p_cov, cov_n = (\d+),"))
+    rows, seeds = (int(_page_number(r"cov_rows, cov_seeds = (\d+), \d+")),
+                   int(_page_number(r"cov_rows, cov_seeds = \d+, (\d+)")))
+    out = {}
+    for family in ("mlp", "soum"):
+        for n in budgets:
+            hits = []
+            for r in range(rows):
+                game = make_game(family, p, 900, r)
+                for s in range(seeds):
+                    ex = companion.kernel_shap(game.as_model(), np.ones(p), np.zeros((1, p)),
+                                               n_samples=n, rng=s)
+                    assert np.all(np.isfinite(ex.error_std))
+                    hits.append(np.abs(ex.values - game.exact) <= 1.96 * scale * ex.error_std)
+            out[family, n] = float(np.mean(hits))
+    return out
+
+
+def test_coverage_by_budget_checks_reject_bars_of_the_wrong_width():
+    """The page asks the bars to be too narrow where they first turn finite (coverage
+    below its floor) and to cover at least the floor from cov_from on: bars twice as
+    wide pass the first budget's floor, so the first check fails for them, and bars half
+    as wide fall below the floor at the large budgets, so the second fails."""
+    from companion.coalitions import coalition_design
+
+    floor = _page_number(r'assert cov_table.loc\[large, "coverage"\]\.min\(\)\.min\(\) >= '
+                         r"([0-9.]+)")
+    p = int(_page_number(r"p_cov, cov_n = (\d+),"))
+    first = next(n for n in range(2 * p, 2**p) if coalition_design(p, n, 0)
+                 .visits_every_size)
+    assert max(_coverage_by_budget([first]).values()) < floor      # as on the page
+    assert max(_coverage_by_budget([first], scale=2.0).values()) >= floor
+    large = int(_page_number(r"cov_mid, cov_from = \d+, (\d+)"))
+    assert min(_coverage_by_budget([large]).values()) >= floor      # as on the page
+    assert min(_coverage_by_budget([large], scale=0.5).values()) < floor

@@ -283,10 +283,14 @@ def test_evaluation_inputs_are_checked_with_a_message_naming_them():
     matrix, no NaN out; numpy scalars are numbers."""
     d, se = np.ones((3, 2)), np.ones((3, 2))
     not_corr = {"entries above 1": np.array([[1.0, 2.0], [2.0, 1.0]]),
-                "asymmetric": np.array([[1.0, 0.5], [-0.5, 1.0]])}
+                "asymmetric": np.array([[1.0, 0.5], [-0.5, 1.0]]),
+                "not positive semi-definite": np.array([[1.0, 0.9, -0.9],
+                                                        [0.9, 1.0, 0.9],
+                                                        [-0.9, 0.9, 1.0]])}
     for label, r in not_corr.items():
+        k = r.shape[0]
         with pytest.raises(ValueError, match="correlations must"):
-            mean_z2_test(d, se, correlations=r)
+            mean_z2_test(np.ones((3, k)), np.ones((3, k)), correlations=r)
     with pytest.raises(TypeError, match="differences"):
         mean_z2_test([["a", "b"]], [[1.0, 1.0]])
     assert mean_z2_test(d, se, level=np.float32(0.01)).level == pytest.approx(0.01)

@@ -902,6 +902,8 @@ def test_constrained_fit_refuses_bad_input_with_a_message_naming_it():
         ((inner, w[:-1], y, delta), "one weight per row"),
         ((inner, w, np.where(np.arange(6)[:, None] == 2, np.nan, y), delta), "y must be"),
         ((inner * 2, w, y, delta), "0/1"),
+        ((inner, np.where(np.arange(6) == 1, np.nan, w), y, delta), "w must be finite"),
+        ((inner, w, y, np.array([np.inf])), "delta must be finite"),
         ((inner[:, :0], w, y, delta), "Z must be"),
     ]
     for args, message in cases:
@@ -911,20 +913,37 @@ def test_constrained_fit_refuses_bad_input_with_a_message_naming_it():
 
 def test_error_std_is_infinite_while_a_size_group_has_no_coalition():
     """At p = 10, n_samples = 22 enumerates sizes 1 and 9 and samples one pair: three
-    size groups are never looked at, so no variance formula can measure the error
-    there (its intervals covered the exact values about a quarter of the time). From
-    28 on every group has a coalition and the bars are finite; the property is
-    checked on the design itself, for every design."""
+    sizes are never looked at, so no variance formula can measure the error there
+    (its intervals covered the exact values about a quarter of the time); so below 2p.
+    Once every size has a coalition (28 with pairs) the bars are finite; for every
+    design."""
     import companion
     from companion.coalitions import coalition_design
 
     p = 10
     f, x, bg = (lambda X: np.tanh(X @ np.linspace(-1, 1, p)) + X[:, 0] * X[:, 1],
                 np.ones(p), np.zeros((3, p)))
-    for design in ("auto", "surrogate", "paired"):
-        sparse = companion.kernel_shap(f, x, bg, n_samples=22, rng=0, design=design)
-        assert np.all(np.isinf(sparse.error_std)), design
-        visited = companion.kernel_shap(f, x, bg, n_samples=28, rng=0, design=design)
+    for design in ("auto", "surrogate", "paired", "unpaired"):
+        for n in (12, 22):  # below 2p, and one pair above it
+            sparse = companion.kernel_shap(f, x, bg, n_samples=n, rng=0, design=design)
+            assert np.all(np.isinf(sparse.error_std)), (design, n)
+        paired = design != "unpaired"
+        first = next(n for n in range(2 * p, 2**p)
+                     if coalition_design(p, n, 0, paired=paired).visits_every_size)
+        visited = companion.kernel_shap(f, x, bg, n_samples=first, rng=0, design=design)
         assert np.all(np.isfinite(visited.error_std)), design
-    assert not coalition_design(p, 22, 0).visits_every_group
-    assert coalition_design(p, 28, 0).visits_every_group
+    assert not coalition_design(p, 22, 0).visits_every_size
+    assert coalition_design(p, 28, 0).visits_every_size
+
+
+def test_kernel_shap_runs_where_coalition_counts_exceed_int64():
+    """At p = 70 a size group holds C(70, 35) > 2**63 coalitions; the design's counts
+    must not overflow (they raised OverflowError), and a linear model stays exact."""
+    import companion
+
+    p = 70
+    w = np.arange(p, dtype=float)
+    ex = companion.kernel_shap(lambda X: X @ w, np.ones(p), np.zeros((1, p)),
+                               n_samples=500, rng=0)
+    np.testing.assert_allclose(ex.values, w, rtol=0, atol=1e-9)
+    assert np.all(np.isfinite(ex.error_std))
