@@ -152,7 +152,7 @@ def _ten_feature_network():
 def test_coverage_floor_rejects_error_bars_half_as_wide():
     """The page asks for coverage >= its floor (0.88) over 60 seeds at 300 coalitions; the
     same intervals with error_std halved (bars too narrow by half) fall below it."""
-    floor = _page_number(r"assert coverage >= ([0-9.]+)")
+    floor = _page_number(r"EB_FLOOR = ([0-9.]+)")
     budget = int(_page_number(r"eb_budget, eb_seeds = (\d+), \d+"))
     seeds = int(_page_number(r"eb_budget, eb_seeds = \d+, (\d+)"))
     f10, x10, background10, exact = _ten_feature_network()
@@ -342,8 +342,8 @@ def test_coverage_by_budget_checks_reject_bars_of_the_wrong_width():
     as wide fall below the floor at the large budgets, so the second fails."""
     from companion.coalitions import coalition_design
 
-    floor = _page_number(r'assert cov_table.loc\[large, "coverage"\]\.min\(\)\.min\(\) >= '
-                         r"([0-9.]+)")
+    floor = _page_number(r"EB_FLOOR = ([0-9.]+)")
+    assert 'cov_table.loc[large, "coverage"].min().min() >= EB_FLOOR' in PAGE
     p = int(_page_number(r"p_cov, cov_n = (\d+),"))
     first = next(n for n in range(2 * p, 2**p) if coalition_design(p, n, 0)
                  .visits_every_size)
