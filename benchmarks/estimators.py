@@ -538,7 +538,8 @@ def accuracy_summary(results: list[dict]) -> dict:
     """The appendix's accuracy paragraph as data: the cells where the companion is
     furthest ahead (``"best"``) and furthest behind (``"worst"``), those where it is
     behind (ratio above 1, ``"behind"``), those whose whole interval lies above 1
-    (``"surely"``), the worst cell's instance wins (``"worst_wins"`` of
+    (``"surely"``), those at most 1 whose whole interval lies below 1
+    (``"surely_ahead"``), the worst cell's instance wins (``"worst_wins"`` of
     ``"worst_rows"``, :func:`instance_wins` against its best peer), and under
     ``"contradictions"`` every statement of the paragraph that these results contradict
     (an empty list when the prose holds):
@@ -571,6 +572,9 @@ def accuracy_summary(results: list[dict]) -> dict:
         "worst": worst,
         "behind": behind,
         "surely": [c for c in behind if c["mse_ratio_ci"][0] > 1.0],
+        "surely_ahead": [
+            c for c in cells if c["mse_ratio"] <= 1.0 and c["mse_ratio_ci"][1] < 1.0
+        ],
         "worst_wins": wins,
         "worst_rows": rows,
     }

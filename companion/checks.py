@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_rng", "check_int", "check_masks", "check_model"]
+__all__ = [
+    "as_float_array",
+    "as_rng",
+    "check_feature_names",
+    "check_int",
+    "check_masks",
+    "check_model",
+]
 
 
 def _check_name(name: object) -> None:
@@ -104,3 +111,25 @@ def check_model(f: object) -> Callable:
     if not callable(f):
         raise TypeError(f"f must be callable as f(X) -> (m,), got {type(f).__name__}")
     return f
+
+
+def check_feature_names(feature_names: object, p: int) -> list[str] | None:
+    """``None``, or one name per feature as a list of ``p`` strings.
+
+    A TypeError for a single string (or bytes) or anything without a length, a
+    ValueError for the wrong number of names.
+    """
+    p = check_int(p, "p", kind="the number of features, an int")
+    if feature_names is None:
+        return None
+    if isinstance(feature_names, (str, bytes)) or not hasattr(feature_names, "__len__"):
+        raise TypeError(
+            f"feature_names must be a list of {p} names, one per feature, "
+            f"got {type(feature_names).__name__}"
+        )
+    names = [str(name) for name in feature_names]
+    if len(names) != p:
+        raise ValueError(
+            f"feature_names has {len(names)} names for {p} features; give one per column"
+        )
+    return names

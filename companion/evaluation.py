@@ -45,6 +45,19 @@ def _labels(a: object, name: str) -> np.ndarray:
     return values == 1.0
 
 
+def _probability(value: object, name: str, zero_allowed: bool = False) -> float:
+    """``value`` as a float in (0, 1) (``[0, 1)`` with ``zero_allowed``), or a
+    ValueError naming ``name``; bools and text are refused, numpy scalars accepted."""
+    numeric = (int, float, np.integer, np.floating)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numeric):
+        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+    value = float(value)
+    if not (0.0 <= value if zero_allowed else 0.0 < value) or not value < 1.0:
+        interval = "in [0, 1)" if zero_allowed else "strictly between 0 and 1"
+        raise ValueError(f"{name} must be a number {interval}, got {value!r}")
+    return value
+
+
 def confusion_groups(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
     """Row indices of the true positives, true negatives, false positives and false negatives.
 
@@ -86,13 +99,7 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> MeanCI:
         raise ValueError(f"values must have shape (n, p) or (n,), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("values contain NaN or inf; drop or fix those rows first")
-    numeric = (int, float, np.integer, np.floating)
-    bad_type = isinstance(level, (bool, np.bool_)) or not isinstance(level, numeric)
-    if bad_type or not 0.0 < float(level) < 1.0:
-        raise ValueError(
-            f"level must be a probability strictly between 0 and 1, got {level!r}"
-        )
-    level = float(level)
+    level = _probability(level, "level")
     n = arr.shape[0]
     shape = arr.shape[1:]
     nan = np.full(shape, np.nan)
@@ -116,12 +123,7 @@ def bonferroni_z(n_comparisons: int, family_level: float = 0.01) -> float:
         raise TypeError(f"n_comparisons must be an int, not {type(n_comparisons).__name__}")
     if n_comparisons < 1:
         raise ValueError(f"n_comparisons must be at least 1, got {n_comparisons}")
-    if isinstance(family_level, (bool, np.bool_)) or not isinstance(
-        family_level, (int, float, np.integer, np.floating)
-    ) or not 0.0 < family_level < 1.0:
-        raise ValueError(
-            f"family_level must lie strictly between 0 and 1, got {family_level!r}"
-        )
+    family_level = _probability(family_level, "family_level")
     return float(stats.norm.isf(family_level / (2.0 * n_comparisons)))
 
 
@@ -166,10 +168,7 @@ def mean_z2_test(differences, se, correlations=None, level: float = 0.01) -> Z2T
         raise ValueError("differences and se must be finite; drop or fix NaN/inf entries")
     if np.any(s <= 0):
         raise ValueError("se must be positive everywhere (a zero standard error has no z)")
-    numeric = (int, float, np.integer, np.floating)
-    bad_type = isinstance(level, (bool, np.bool_)) or not isinstance(level, numeric)
-    if bad_type or not 0.0 < float(level) < 1.0:
-        raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
+    level = _probability(level, "level")
     m, p = d.shape
     if correlations is None:
         sum_tr = float(m * p)
@@ -216,10 +215,7 @@ def correlated_groups(X, threshold: float = 0.9) -> list[np.ndarray]:
         raise ValueError("X contains NaN or inf; impute or drop those rows first")
     if np.any(arr.std(axis=0) == 0):
         raise ValueError("X has a constant column, whose correlation is undefined; drop it")
-    if isinstance(threshold, (bool, np.bool_)) or not isinstance(
-        threshold, (int, float, np.integer, np.floating)
-    ) or not 0.0 <= threshold < 1.0:
-        raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
+    threshold = _probability(threshold, "threshold", zero_allowed=True)
     linked = np.abs(np.corrcoef(arr, rowvar=False)) > threshold
     p = arr.shape[1]
     label = np.full(p, -1)

@@ -39,7 +39,7 @@ import shap
 import torch
 from torch import nn
 
-from .checks import as_float_array, as_rng, check_int
+from .checks import as_float_array, as_rng, check_feature_names, check_int
 from .models import check_module, device_dtype, forward, single_thread
 
 __all__ = ["gradient_shap", "gradient_shap_samples", "integrated_gradients"]
@@ -83,19 +83,6 @@ def _check_inputs(x: object, baselines: object, name: str = "baselines", scalar=
             "both must describe the same p features"
         )
     return x2, b2, single
-
-
-def _check_names(feature_names: Sequence[str] | None, p: int) -> list[str] | None:
-    if feature_names is None:
-        return None
-    if isinstance(feature_names, str):
-        raise TypeError(
-            "feature_names must be a sequence of names, one per feature, not one string"
-        )
-    names = [str(name) for name in feature_names]
-    if len(names) != p:
-        raise ValueError(f"feature_names has {len(names)} names for {p} features")
-    return names
 
 
 def _chunk_rows(batch_size: int | None, p: int) -> int:
@@ -330,7 +317,7 @@ def gradient_shap(
         model, x, baselines, n_samples, stdevs, seed, batch_size
     )
     m, p = x2.shape
-    names = _check_names(feature_names, p)
+    names = check_feature_names(feature_names, p)
     _check_target(target)
     with _run(model):
         device, _ = device_dtype(model)
@@ -436,7 +423,7 @@ def integrated_gradients(
     x2, b2, single = _check_inputs(x, baseline, "baseline", scalar=True)
     steps = check_int(steps, "steps")
     m, p = x2.shape
-    names = _check_names(feature_names, p)
+    names = check_feature_names(feature_names, p)
     _check_target(target)
     if b2.shape[0] == 1:
         b2 = np.repeat(b2, m, axis=0)

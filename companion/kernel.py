@@ -42,7 +42,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .checks import as_float_array, as_rng, check_int, check_model
+from .checks import as_float_array, as_rng, check_feature_names, check_int, check_model
 from .coalitions import (
     CoalitionDesign,
     check_budget,
@@ -101,18 +101,7 @@ def _feature_names(feature_names, x, background, p: int) -> list[str] | None:
             if columns is not None and len(columns) == p:
                 return [str(c) for c in columns]
         return None
-    if isinstance(feature_names, (str, bytes)) or not hasattr(feature_names, "__len__"):
-        raise TypeError(
-            f"feature_names must be a list of {p} names, "
-            f"got {type(feature_names).__name__}"
-        )
-    names = list(feature_names)
-    if len(names) != p:
-        raise ValueError(
-            f"feature_names has {len(names)} names for {p} features; "
-            "give one per column"
-        )
-    return [str(n) for n in names]
+    return check_feature_names(feature_names, p)
 
 
 def _prepare(f, x, background, n_samples, rng, feature_names, paired: bool | None):
@@ -881,18 +870,19 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
     out, var = np.array(phi, dtype=float), np.zeros((m, p))
     if not rows.size:  # nothing sampled: exact sizes only, an error not measurable
         return out + corr, np.full((m, p), np.inf)
-    unmeasured = not design.visits_every_size  # a size with no coalition at all
+    # a size with no coalition at all: an error no variance formula sees (inf below)
+    measurable = design.visits_every_size
     Qw = Q / np.sqrt(w)[None, :]
     for (cols, M, F, G), group in zip(fit[1], blocks):
-        A = Qw.copy()
-        for members, inverse in group:
-            f = frac[rows[members[:, 0]]][:, None, None]
-            mix = f * np.eye(members.shape[1]) + (1 - f) * inverse  # one per unit
-            A[:, rows[members]] = np.einsum("pus,ust->put", Qw[:, rows[members]], mix)
-        L = A[:, rows] - (A @ F) @ G[rows].T  # the correction's map, sampled columns
-        L_fit = _full_map(M, rows)
+        if measurable:
+            A = Qw.copy()
+            for members, inverse in group:
+                f = frac[rows[members[:, 0]]][:, None, None]
+                mix = f * np.eye(members.shape[1]) + (1 - f) * inverse  # one per unit
+                A[:, rows[members]] = np.einsum("pus,ust->put", Qw[:, rows[members]], mix)
+            L = A[:, rows] - (A @ F) @ G[rows].T  # the correction's map, sampled columns
+            L_fit = _full_map(M, rows)
         for col in cols:
-            e = loo[rows, col]
             r = mixed[rows, col] / np.sqrt(w[rows])
             noise = np.diagonal(
                 _stratified_cov(_noise_pulls(design, rows, r), design, rows)
@@ -900,9 +890,10 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
             signal = float((corr[col] ** 2).sum())
             c = max(0.0, 1.0 - noise.sum() / signal) if signal > 0 else 0.0
             out[col] += c * corr[col]
-            pull = e[:, None] * (L_fit + c * L).T
-            var[col] = np.diagonal(_stratified_cov(pull, design, rows))
-    if unmeasured:
+            if measurable:
+                pull = loo[rows, col][:, None] * (L_fit + c * L).T
+                var[col] = np.diagonal(_stratified_cov(pull, design, rows))
+    if not measurable:
         var[:] = np.inf
     return out, np.sqrt(np.clip(var, 0.0, None))
 

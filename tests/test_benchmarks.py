@@ -396,6 +396,9 @@ def test_the_accuracy_summary_finds_each_contradicted_statement():
     cells = estimators.informative(results)
     assert summary["worst"]["mse_ratio"] == max(c["mse_ratio"] for c in cells)
     assert len(summary["behind"]) == sum(c["mse_ratio"] > 1.0 for c in cells)
+    assert len(summary["surely_ahead"]) == sum(
+        c["mse_ratio"] <= 1.0 and c["mse_ratio_ci"][1] < 1.0 for c in cells
+    )
 
     def planted(change):
         copy = json.loads(json.dumps(results))

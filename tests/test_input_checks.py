@@ -57,6 +57,18 @@ def test_as_float_array():
         C.as_float_array([[1, 2], [3]], "x")
 
 
+def test_check_feature_names():
+    assert C.check_feature_names(None, 3) is None
+    assert C.check_feature_names(("a", 2, "c"), 3) == ["a", "2", "c"]
+    for one_string in ("abc", b"abc"):   # as many characters as features: not names
+        with pytest.raises(TypeError, match="feature_names must be a list of 3 names"):
+            C.check_feature_names(one_string, 3)
+    with pytest.raises(TypeError, match="feature_names"):
+        C.check_feature_names(iter("abc"), 3)
+    with pytest.raises(ValueError, match="feature_names has 2 names for 3 features"):
+        C.check_feature_names(["a", "b"], 3)
+
+
 def test_the_checks_refuse_bad_parameters_of_their_own():
     """A caller's mistake in a check's own parameters is named too, not passed on."""
     with pytest.raises(TypeError, match="minimum must be an int"):
