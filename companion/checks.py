@@ -19,6 +19,7 @@ __all__ = [
     "check_int",
     "check_masks",
     "check_model",
+    "check_positive",
 ]
 
 
@@ -103,6 +104,22 @@ def check_masks(masks: object, n: int) -> np.ndarray:
             f"masks must have shape (k, {n}) for a game on {n} players, got {masks.shape}"
         )
     return masks
+
+
+def check_positive(value: object, name: str, hint: str = "") -> float:
+    """``value`` as a positive finite float: a TypeError for a non-number (bools
+    included), a ValueError for zero, a negative, NaN or inf; ``hint`` ends both."""
+    _check_name(name)
+    if not isinstance(hint, str):
+        raise TypeError(f"hint must be a str, got {type(hint).__name__}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"{name} must be a positive number, got {value!r}{hint}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value}{hint}")
+    return value
 
 
 def check_model(f: object) -> Callable:

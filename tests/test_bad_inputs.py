@@ -495,6 +495,12 @@ for fn_name, base in (("kernel_shap", _ks), ("lime", _li)):
 for label, value in [("zero", 0.0), ("negative", -1.0), ("NaN", np.nan), ("bool", True),
                      ("text", "1")]:
     add("lime", f"width {label}", lambda value=value: _li(width=value), "width")
+for label, value in [("zero", 0.0), ("negative", -1e-3), ("NaN", np.nan), ("inf", np.inf),
+                     ("bool", True), ("text", "0.01"), ("list", [0.01])]:
+    add("kernel_shap", f"tolerance {label}", lambda value=value: _ks(tolerance=value),
+        "tolerance")
+add("kernel_shap", "numpy tolerance", lambda: _ks(tolerance=np.float32(1.0)),
+    same_values(lambda: _ks(tolerance=1.0), lambda e: e.values))
 
 
 def _explain_ref(kw):

@@ -69,6 +69,17 @@ def test_check_feature_names():
         C.check_feature_names(["a", "b"], 3)
 
 
+def test_check_positive():
+    assert C.check_positive(2, "tol") == 2.0
+    assert isinstance(C.check_positive(np.float32(0.5), "tol"), float)
+    for bad in (True, "1", None, [1.0]):
+        with pytest.raises(TypeError, match="tol must be a positive number.*; hint"):
+            C.check_positive(bad, "tol", "; hint")
+    for bad in (0, -1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="tol must be a positive finite number"):
+            C.check_positive(bad, "tol")
+
+
 def test_the_checks_refuse_bad_parameters_of_their_own():
     """A caller's mistake in a check's own parameters is named too, not passed on."""
     with pytest.raises(TypeError, match="minimum must be an int"):
@@ -82,6 +93,10 @@ def test_the_checks_refuse_bad_parameters_of_their_own():
             check(1, 3)
     with pytest.raises(TypeError, match="name must be the argument's name"):
         C.check_int(1, "")
+    with pytest.raises(TypeError, match="name must be the argument's name"):
+        C.check_positive(1.0, None)
+    with pytest.raises(TypeError, match="hint must be a str"):
+        C.check_positive(1.0, "tol", 3)
 
 
 def test_check_budget():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from companion.game import shapley_values
 from companion.kernel import (
+    auto_pairs,
     coalition_design,
     constrained_fit,
     default_budget,
@@ -947,3 +949,118 @@ def test_kernel_shap_runs_where_coalition_counts_exceed_int64():
                                n_samples=500, rng=0)
     np.testing.assert_allclose(ex.values, w, rtol=0, atol=1e-9)
     assert np.all(np.isfinite(ex.error_std))
+
+
+# ------------------------------------------------------------------ tolerance=
+@pytest.mark.parametrize(
+    "p, n_samples, ladder",
+    [(10, None, [60, 120, 240, 480, 960, 1022]), (10, 100, [60, 100]),
+     (12, None, [72, 144, 288, 576, 1152, 2072]), (10, 40, [40]), (3, None, [6]),
+     (3, 100, [18])],
+)
+def test_tolerance_budgets_double_from_six_per_feature(p, n_samples, ladder):
+    from companion.kernel import tolerance_budgets
+
+    assert tolerance_budgets(p, n_samples) == ladder
+
+
+@pytest.mark.parametrize(
+    "p, n_samples, kind", [(0, None, ValueError), (2.5, None, TypeError),
+                           (10, 3, ValueError), (10, 1.5, TypeError)],
+)
+def test_tolerance_budgets_refuses_bad_input(p, n_samples, kind):
+    from companion.kernel import tolerance_budgets
+
+    with pytest.raises(kind, match="p|n_samples"):
+        tolerance_budgets(p, n_samples)
+
+
+def _counting(f):
+    """``f`` with a record of every batch of coalition rows it was asked for."""
+    seen = []
+
+    def counted(X):
+        seen.append(np.asarray(X).copy())
+        return f(X)
+
+    return counted, seen
+
+
+def test_tolerance_stops_at_the_first_budget_that_meets_it_and_reuses_coalitions():
+    """The answer is the one a fresh design at the stopping budget gives (same rng
+    stream), every bar is within the tolerance, the previous budget's are not, and the
+    model is asked for each distinct coalition once: the union of the designs tried."""
+    from companion.kernel import tolerance_budgets
+
+    p, tol = 10, 2e-3
+    f, _ = smooth_game(p, 3)
+    counted, seen = _counting(f)
+    ex = kernel_shap(counted, np.ones(p), np.zeros((1, p)), rng=5, tolerance=tol)
+    assert np.all(ex.error_std <= tol)
+    rng, union, largest = np.random.default_rng(5), set(), []
+    for n in tolerance_budgets(p):
+        # kernel_shap draws its design from rng and nothing else: replay the stream
+        design = coalition_design(p, n, copy.deepcopy(rng), paired=auto_pairs(p, n))
+        union |= {row.tobytes() for row in design.masks}
+        ref = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=n, rng=rng)
+        largest.append(ref.error_std.max())
+        if largest[-1] <= tol:
+            break
+    assert len(largest) >= 2 and largest[-2] > tol  # it did have to sample more
+    np.testing.assert_array_equal(ex.values, ref.values)
+    np.testing.assert_array_equal(ex.error_std, ref.error_std)
+    asked = np.concatenate(seen) > 0.5  # one background row: a model row per coalition
+    assert len(asked) == len(union) + 2
+    assert len({row.tobytes() for row in asked}) == len(asked)
+
+
+def test_tolerance_out_of_reach_warns_and_returns_the_last_budget():
+    p = 10
+    f, _ = smooth_game(p, 3)
+    with pytest.warns(UserWarning, match="tolerance=1e-09 not reached within n_samples=100"):
+        ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), n_samples=100, rng=5,
+                         tolerance=1e-9)
+    assert ex.error_std.max() > 1e-9
+
+
+def test_tolerance_reached_by_enumeration_is_exact():
+    p = 6
+    f, phi = soum_model(p, 2)
+    ex = kernel_shap(f, np.ones(p), np.zeros((1, p)), rng=0, tolerance=1e-12)
+    np.testing.assert_allclose(ex.values, phi, rtol=0, atol=1e-12)
+    assert np.all(ex.error_std == 0)
+
+
+def _book_network():
+    """The appendix's ten-feature tanh network (same seed and construction)."""
+    rng10 = np.random.default_rng(10)
+    W10 = rng10.normal(size=(10, 8)) / np.sqrt(10)
+    a10 = rng10.normal(size=8)
+
+    def f10(X):
+        return np.tanh(np.asarray(X, dtype=float) @ W10) @ a10
+
+    background10 = rng10.normal(size=(20, 10))
+    x10 = rng10.normal(size=10)
+    return f10, x10, background10
+
+
+@pytest.mark.parametrize("shrink, passes", [(1.0, True), (0.5, False)])
+def test_tolerance_check_rejects_bars_half_as_wide(monkeypatch, shrink, passes):
+    """The appendix's check (errors within 1.96 x tolerance for at least 95 % of the
+    attributions, 60 seeds, tolerance 2e-3) holds with the real bars and fails when
+    every bar is halved, so that the sampling stops too early."""
+    from companion import kernel as K
+
+    estimate = K._estimate
+    monkeypatch.setattr(
+        K, "_estimate", lambda *a: (lambda r: (r[0], shrink * r[1]))(estimate(*a))
+    )
+    f10, x10, background10 = _book_network()
+    exact10 = shapley_values(marginal_game(f10, x10, background10))
+    within = [
+        np.abs(K.kernel_shap(f10, x10, background10, rng=s, tolerance=2e-3).values
+               - exact10) <= 1.96 * 2e-3
+        for s in range(60)
+    ]
+    assert bool(np.mean(within) >= 0.95) is passes
