@@ -702,18 +702,24 @@ def main(argv: list[str] | None = None) -> int:
     feature counts only, ``--json PATH`` the results as they come, ``--reuse PATH``
     rerun only :data:`RERUN` and take the other methods from the results at PATH
     (:func:`reuse`)."""
+    import argparse
     import json
 
-    argv = sys.argv[1:] if argv is None else argv
-    config = (
-        QUICK
-        if "--quick" in argv
-        else BOOK
-        if "--book" in argv
-        else FULL
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="smoke-test sizes")
+    sizes.add_argument("--book", action="store_true", help="the appendix's sizes")
+    parser.add_argument("--tune", action="store_true", help="the tuning seeds")
+    parser.add_argument("--slow", action="store_true", help="shapiq's slow methods too")
+    parser.add_argument("--jobs", type=int, help="worker processes (full run: every core)")
+    parser.add_argument("--ps", help="some feature counts only, e.g. 16,20")
+    parser.add_argument("--json", type=Path, help="write the results here as they come")
+    parser.add_argument("--reuse", type=Path,
+                        help="rerun the companion and shap only; the rest from PATH")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else BOOK if args.book else FULL
     started = time.perf_counter()
-    path = Path(argv[argv.index("--json") + 1]) if "--json" in argv else None
+    path = args.json
 
     seen: set = set()
 
@@ -736,26 +742,24 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    if "--jobs" in argv:
-        jobs = int(argv[argv.index("--jobs") + 1])
-    else:  # the full run on every core, the small ones in this process
+    jobs = args.jobs
+    if jobs is None:  # the full run on every core, the small ones in this process
         import os
 
         jobs = (os.cpu_count() or 1) if config is FULL else 1
-    if "--ps" in argv:  # a subset of the feature counts, e.g. --ps 16,20
-        ps = tuple(int(v) for v in argv[argv.index("--ps") + 1].split(","))
-        config = {**config, "ps": ps}
+    if args.ps:  # a subset of the feature counts, e.g. --ps 16,20
+        config = {**config, "ps": tuple(int(v) for v in args.ps.split(","))}
     earlier = None
-    if "--reuse" in argv:  # rerun the companion (and shap's timing) only
-        earlier = json.loads(Path(argv[argv.index("--reuse") + 1]).read_text())
+    if args.reuse is not None:  # rerun the companion (and shap's timing) only
+        earlier = json.loads(args.reuse.read_text())
 
     def report(results):
         progress(results if earlier is None else [reuse(r, earlier) for r in results])
 
     results = run(
         config=config,
-        tune="--tune" in argv,
-        slow="--slow" in argv,
+        tune=args.tune,
+        slow=args.slow,
         progress=report,
         jobs=jobs,
         only=RERUN if earlier is not None else None,

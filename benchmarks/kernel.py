@@ -20,6 +20,7 @@ wall time per explained row. Run with ``python -m benchmarks.kernel`` or as a sc
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -152,8 +153,9 @@ def table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table; ``--quick`` for the smoke test. Exit status 0 (timings are reported, not asserted)."""
-    argv = sys.argv[1:] if argv is None else argv
-    quick = "--quick" in argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the smoke test's sizes")
+    quick = parser.parse_args(argv).quick
     started = time.perf_counter()
     results = run(quick=quick)
     print(f"Kernel SHAP, companion vs shap.KernelExplainer(l1_reg=False); "

@@ -556,3 +556,17 @@ def test_reuse_merges_earlier_peers_and_refuses_what_does_not_match():
         estimators.reuse({**rerun, "estimates": rerun["estimates"] + 1}, old)
     with pytest.raises(ValueError, match="timed another way"):
         estimators.reuse({**rerun, "timing": "model cost included"}, old)
+
+
+@pytest.mark.parametrize("module", ["estimators", "kernel"])
+def test_benchmark_command_lines_refuse_unknown_options(module, capsys):
+    """A typo or --help must not start a quarter-hour run with the default sizes."""
+    import importlib
+
+    main = importlib.import_module(f"benchmarks.{module}").main
+    with pytest.raises(SystemExit) as help_exit:
+        main(["--help"])
+    assert help_exit.value.code == 0 and "usage:" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as typo_exit:
+        main(["--quik"])
+    assert typo_exit.value.code == 2
