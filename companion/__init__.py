@@ -47,7 +47,7 @@ _EXPORTS = {
     "confusion_groups": "evaluation",
     "mean_ci": "evaluation",
 }
-_MODULES = {"checks", "game", "weights", "missing", "coalitions", "kernel", "gradient", "models", "datasets",
+_MODULES = {"checks", "game", "weights", "missing", "coalitions", "fits", "kernel", "gradient", "models", "datasets",
             "exercises",
             "evaluation", "plots"}
 

@@ -144,10 +144,10 @@ def test_no_module_imports_another_modules_private_names(tmp_path):
     assert _private_imports(PACKAGE) == []
     planted = tmp_path / "planted.py"
     planted.write_text("from .game import _check_n, shapley_values\n"
-                       "def f():\n    from companion.kernel import _cv_score\n",
+                       "def f():\n    from companion.fits import _cv_score\n",
                        encoding="utf-8")
     assert _private_imports(tmp_path) == ["planted.py: _check_n from .game",
-                                          "planted.py: _cv_score from .kernel"]
+                                          "planted.py: _cv_score from .fits"]
 
 
 def _cycle(root: Path) -> list[str] | None:

@@ -798,7 +798,7 @@ def test_inside_the_window_single_coalitions_recover_a_three_additive_game(monke
 def test_residual_shapley_is_exact_with_every_coalition():
     """``Q r`` equals the exact Shapley values of any game ``r`` with ``r(∅) = r(N) = 0``
     when the design holds every coalition."""
-    from companion.kernel import residual_shapley
+    from companion.fits import residual_shapley
 
     p = 6
     design = coalition_design(p, 2**p - 2)
@@ -867,7 +867,7 @@ def test_the_ridge_is_chosen_by_the_error_of_each_pairs_difference():
     """``_cv_score`` scores a left-out pair by its difference, the part of the game the
     Shapley value depends on; scoring both rows' residuals (the rule it replaced) fails
     the same check, and so does a difference that ignores unequal weights."""
-    from companion.kernel import _cv_score
+    from companion.fits import _cv_score
 
     assert _scores_the_difference(_cv_score)
 
@@ -1052,9 +1052,9 @@ def test_tolerance_check_rejects_bars_half_as_wide(monkeypatch, shrink, passes):
     every bar is halved, so that the sampling stops too early."""
     from companion import kernel as K
 
-    estimate = K._estimate
+    estimate = K.estimate
     monkeypatch.setattr(
-        K, "_estimate", lambda *a: (lambda r: (r[0], shrink * r[1]))(estimate(*a))
+        K, "estimate", lambda *a: (lambda r: (r[0], shrink * r[1]))(estimate(*a))
     )
     f10, x10, background10 = _book_network()
     exact10 = shapley_values(marginal_game(f10, x10, background10))
@@ -1064,3 +1064,24 @@ def test_tolerance_check_rejects_bars_half_as_wide(monkeypatch, shrink, passes):
         for s in range(60)
     ]
     assert bool(np.mean(within) >= 0.95) is passes
+
+
+def test_estimate_refuses_bad_input():
+    from companion.fits import estimate
+
+    design = coalition_design(5, 12, 0)
+    good = np.ones((1, 14))
+    phi, se = estimate(design, good, "paired")
+    assert phi.shape == se.shape == (1, 5)
+    for args, kind, pattern in [
+        ((design.masks, good, "auto"), TypeError, "design must be a CoalitionDesign"),
+        ((design, good, "lasso"), ValueError, "method must be one of"),
+        ((design, good, 3), ValueError, "method must be one of"),
+        ((design, np.ones((1, 13)), "auto"), ValueError, r"values must be \(m, 14\)"),
+        ((design, np.ones(14), "auto"), ValueError, r"values must be \(m, 14\)"),
+        ((design, np.ones((0, 14)), "auto"), ValueError, r"values must be \(m, 14\)"),
+        ((design, np.full((1, 14), np.nan), "auto"), ValueError, "NaN or inf"),
+        ((design, [["a"] * 14], "auto"), TypeError, "values"),
+    ]:
+        with pytest.raises(kind, match=pattern):
+            estimate(*args)
