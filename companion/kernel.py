@@ -222,9 +222,10 @@ def auto_pairs(p: int, n_samples: int) -> bool:
 
 
 # -------------------------------------------------------------------------- explainers
-#: With a ``tolerance``, :func:`kernel_shap` first tries ``TOLERANCE_START * p``
-#: coalitions: at ``p = 10`` the appendix "Choosing coalitions" measures near-nominal
-#: coverage of the error bars from 60 on, and too narrow bars a few pairs above ``2p``.
+#: With a ``tolerance``, :func:`kernel_shap` tries no budget below
+#: ``TOLERANCE_START * p`` coalitions: at ``p = 10`` the appendix "Choosing coalitions"
+#: measures near-nominal coverage of the error bars from 60 on, and too narrow bars a
+#: few pairs above ``2p``.
 TOLERANCE_START = 6
 
 
@@ -296,13 +297,15 @@ def kernel_shap(
     ``background``) when it is a pandas DataFrame.
 
     ``tolerance``: sample until every ``error_std`` is at most ``tolerance``. The
-    budgets of :func:`tolerance_budgets` are tried in turn (from ``6p``, doubling, up to
-    ``n_samples``), each a fresh design from the same ``rng``; coalitions an earlier
-    budget evaluated are read back, not evaluated again. The first budget whose bars
-    all meet the tolerance is returned; if none does, the last, with a ``UserWarning``.
-    Stopping when the estimated standard error is small favours draws that
-    underestimate it a little, so read ``tolerance`` as a target, not a guarantee (the
-    appendix measures how often the error exceeds it).
+    budgets of :func:`tolerance_budgets` are tried in turn (doubling, from at least
+    ``6p`` up to ``n_samples``), each a fresh design from the same ``rng``; coalitions
+    an earlier budget evaluated are read back, not evaluated again, so the model sees
+    fewer than ``2 n_samples`` coalitions in all. The first budget whose bars all meet
+    the tolerance is returned; if none does, the last, with a ``UserWarning``.
+    Stopping when the estimated standard error first comes out small favours draws
+    that underestimate it: the ``error_std`` returned then covers a little less often
+    than nominal, so read ``tolerance`` as a target, not a guarantee (the appendix
+    measures how often the error exceeds 1.96 tolerances).
 
     Every argument is checked before ``f`` is first called. Returns a
     ``shap.Explanation``.
@@ -341,22 +344,23 @@ def kernel_shap(
 
 
 def tolerance_budgets(p: int, n_samples: int | None = None) -> list[int]:
-    r"""The budgets :func:`kernel_shap` tries, in order, when given a ``tolerance``.
+    r"""The budgets :func:`kernel_shap` tries, smallest first, when given a ``tolerance``.
 
-    Starting from :data:`TOLERANCE_START` :math:`\cdot p` coalitions, where the error
-    bars have begun to be honest (the appendix "Choosing coalitions" measures their
-    coverage against the budget), the budget doubles,
-    :math:`n_{j+1} = \min(2 n_j,\ n_{\max})`, until ``n_samples`` (:math:`n_{\max}`,
-    default ``2p + 2048``) or all :math:`2^p - 2` coalitions; every budget is capped at
-    :math:`n_{\max}`. Coalitions already evaluated are not evaluated again, so the
-    model sees at most the union of the designs, fewer than :math:`2 n_{\max}`.
+    The largest is :math:`n_{\max} = \min(n_{\text{samples}},\ 2^p - 2)`
+    (``n_samples`` defaults to ``2p + 2048``); each smaller one is half the next,
+    :math:`n_{j} = \lfloor n_{j+1} / 2 \rfloor`, down to the last that is still at
+    least :data:`TOLERANCE_START` :math:`\cdot p` coalitions (at ten features the
+    appendix "Choosing coalitions" measures near-nominal coverage of the error bars
+    from there on; a few pairs above ``2p`` they are too narrow). The budgets sum to
+    less than :math:`2 n_{\max}`, so the model is asked for fewer than
+    :math:`2 n_{\max}` coalitions in all. An ``n_samples`` below ``6p`` is tried
+    alone, although its bars may be too narrow.
     """
     p = check_int(p, "p", kind="an int number of features")
-    cap = check_budget(n_samples, p)
-    budgets = [min(cap, TOLERANCE_START * p)]
-    while budgets[-1] < min(cap, 2**p - 2):
-        budgets.append(min(2 * budgets[-1], cap))
-    return budgets
+    budgets = [min(check_budget(n_samples, p), 2**p - 2)]
+    while budgets[-1] // 2 >= TOLERANCE_START * p:
+        budgets.append(budgets[-1] // 2)
+    return budgets[::-1]
 
 
 def _check_width(width: object) -> float:
