@@ -41,8 +41,8 @@ whose error and time ratios are reported beside it (``paired_mse_ratio``,
 ``paired_time_ratio``): the default buys its accuracy with a surrogate fit that costs
 more than ``shap``'s, the paired design is the fast one.
 
-Run ``python -m benchmarks.estimators [--quick|--book] [--jobs N] [--json PATH]
-[--reuse PATH]``; ``make bench`` runs it in full, on every core (about a quarter of an
+Run ``python -m benchmarks.estimators [--quick|--book] [--tune] [--slow] [--jobs N]
+[--ps 16,20] [--json PATH] [--reuse PATH]`` (``--help`` says what each does); ``make bench`` runs it in full, on every core (about a quarter of an
 hour on two cores: the estimators take about 14 minutes of one core's time, building
 the games and computing their values the rest). ``--reuse`` reruns the
 companion's two designs and ``shap.KernelExplainer`` only and takes the other peers
@@ -705,14 +705,30 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    def feature_counts(text: str) -> tuple[int, ...]:
+        try:
+            ps = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected feature counts separated by commas, e.g. 16,20; got {text!r}"
+            ) from None
+        if not ps or min(ps) < 2:
+            raise argparse.ArgumentTypeError(f"feature counts must be >= 2, got {text!r}")
+        return ps
+
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="smoke-test sizes")
     sizes.add_argument("--book", action="store_true", help="the appendix's sizes")
     parser.add_argument("--tune", action="store_true", help="the tuning seeds")
     parser.add_argument("--slow", action="store_true", help="shapiq's slow methods too")
-    parser.add_argument("--jobs", type=int, help="worker processes (full run: every core)")
-    parser.add_argument("--ps", help="some feature counts only, e.g. 16,20")
+    parser.add_argument("--jobs", type=int,
+                        help="worker processes (default: every core for the full run, "
+                        "1 with --quick or --book)")
+    parser.add_argument("--ps", type=feature_counts,
+                        help="some feature counts only, e.g. 16,20")
     parser.add_argument("--json", type=Path, help="write the results here as they come")
     parser.add_argument("--reuse", type=Path,
                         help="rerun the companion and shap only; the rest from PATH")
@@ -747,8 +763,8 @@ def main(argv: list[str] | None = None) -> int:
         import os
 
         jobs = (os.cpu_count() or 1) if config is FULL else 1
-    if args.ps:  # a subset of the feature counts, e.g. --ps 16,20
-        config = {**config, "ps": tuple(int(v) for v in args.ps.split(","))}
+    if args.ps is not None:  # a subset of the feature counts, e.g. --ps 16,20
+        config = {**config, "ps": args.ps}
     earlier = None
     if args.reuse is not None:  # rerun the companion (and shap's timing) only
         earlier = json.loads(args.reuse.read_text())

@@ -153,7 +153,9 @@ def table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table; ``--quick`` for the smoke test. Exit status 0 (timings are reported, not asserted)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     parser.add_argument("--quick", action="store_true", help="the smoke test's sizes")
     quick = parser.parse_args(argv).quick
     started = time.perf_counter()

@@ -116,10 +116,13 @@ def check_positive(value: object, name: str, hint: str = "") -> float:
         value, (int, float, np.integer, np.floating)
     ):
         raise TypeError(f"{name} must be a positive number, got {value!r}{hint}")
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        number = float("inf")
+    if not np.isfinite(number) or number <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value}{hint}")
-    return value
+    return number
 
 
 def check_model(f: object) -> Callable:

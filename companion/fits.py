@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -52,7 +54,15 @@ def _one_blas_thread():
 
 
 def _singular_warning(message: str) -> None:
-    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    """A RuntimeWarning attributed to the first caller outside the companion package
+    (the fits are reached through several of its functions)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and os.path.dirname(
+        os.path.abspath(frame.f_code.co_filename)
+    ) == package:
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 def _solve(A: np.ndarray, b: np.ndarray, G: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -761,25 +771,66 @@ def _adjusted(design: CoalitionDesign, w: np.ndarray, phi: np.ndarray, fit):
 #: The values of ``kernel_shap(design=...)``.
 DESIGNS = ("auto", "surrogate", "paired", "unpaired")
 
+
+def _check_design(design: object) -> CoalitionDesign:
+    """``design`` itself if it is a well-formed :class:`CoalitionDesign`, else an error
+    naming what is wrong (a design from :func:`coalition_design` always is)."""
+    if not isinstance(design, CoalitionDesign):
+        raise TypeError(
+            f"design must be a CoalitionDesign (from coalition_design), got "
+            f"{type(design).__name__}"
+        )
+    masks = design.masks
+    if not isinstance(masks, np.ndarray) or masks.dtype != np.bool_ or masks.ndim != 2:
+        raise ValueError("design.masks must be a bool array (k, p); use coalition_design")
+    k = len(masks)
+    fields = {"factor": design.factor, "stratum": design.stratum, "unit": design.unit}
+    for name, arr in fields.items():
+        if not isinstance(arr, np.ndarray) or arr.shape != (k,):
+            raise ValueError(
+                f"design.{name} must be an array of one entry per coalition, shape "
+                f"({k},); build the design with coalition_design"
+            )
+    population = design.population
+    if not isinstance(population, np.ndarray) or population.ndim != 1:
+        raise ValueError(
+            "design.population must be a 1-D array of units per stratum; build the "
+            "design with coalition_design"
+        )
+    if not (np.all(np.isfinite(design.factor)) and np.all(design.factor > 0)) or (
+        k and not (-1 <= design.stratum.min() and design.stratum.max() < len(population))
+    ):
+        raise ValueError(
+            "design.factor must be positive and finite, design.stratum in -1 .. "
+            "len(population) - 1; build the design with coalition_design"
+        )
+    return design
+
+
 def estimate(design: CoalitionDesign, values, method: str = "auto"):
     r"""``(phi, error_std)``, each ``(m, p)``: :func:`~companion.kernel.kernel_shap`'s
     answer for ``design=method`` from the game's values on ``design``.
 
     ``values`` is ``(m, k + 2)`` for ``m`` explained rows: :math:`v(\varnothing)`,
     :math:`v(N)`, then :math:`v(S)` for the ``k`` coalitions of ``design.masks``, in
-    order. With :math:`y_S = v(S) - v(\varnothing)` and
-    :math:`\Delta = v(N) - v(\varnothing)`, every method minimises
-    :math:`\sum_S w_S\,(y_S - g(S))^2` subject to :math:`g(N) = \Delta` (``w`` the
-    design's weights) over its family of surrogates ``g`` (see
-    :func:`~companion.kernel.kernel_shap` for each ``method``), and returns the Shapley
-    values of the fitted ``g`` (plus, for ``"auto"``, the residual correction) and the
-    design's standard errors.
+    order. With :math:`y_S = v(S) - v(\varnothing)`,
+    :math:`\Delta = v(N) - v(\varnothing)` and ``w`` the design's weights, the fit is
+
+    .. math::
+        \min_{a}\ \sum_S w_S\,\Big(y_S - \sum_{T \subseteq S,\ |T| \le k} a_T\Big)^2
+        + \lambda \sum_{|T| \ge 2} a_T^2
+        \quad\text{s.t.}\quad \sum_{|T| \le k} a_T = \Delta,
+
+    with :math:`k = 1` (no penalty: the linear fit) for ``"paired"`` and when the
+    design holds every coalition, ``k = 2`` for ``"unpaired"``, and ``k`` of
+    :func:`auto_order` for ``"auto"`` and ``"surrogate"``; :math:`\lambda` is chosen
+    per row from :data:`RIDGE_GRID` by leave-one-unit-out error. The answer is
+    :math:`\phi_i = \sum_{T \ni i} a_T/|T|`, for ``"auto"`` plus the residual
+    correction; ``error_std`` is the design's standard error of it. Exception: when the
+    design holds sizes 1 and p-1 only, ``"auto"`` and ``"surrogate"`` return
+    :func:`calibrated_ends` with infinite ``error_std`` (nothing is sampled).
     """
-    if not isinstance(design, CoalitionDesign):
-        raise TypeError(
-            f"design must be a CoalitionDesign (from coalition_design), got "
-            f"{type(design).__name__}"
-        )
+    design = _check_design(design)
     if not isinstance(method, str) or method not in DESIGNS:
         raise ValueError(
             f"method must be one of {', '.join(map(repr, DESIGNS))}, got {method!r}"

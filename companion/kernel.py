@@ -149,18 +149,13 @@ def _checked(f, x, background, n_samples, rng, feature_names):
     return X, single, bg, names, budget, as_rng(rng)
 
 
-def _prepare(f, x, background, n_samples, rng, feature_names, paired: bool | None):
-    """Check every argument, then pick the design and evaluate ``v`` on it.
-
-    ``paired=None``: as :func:`auto_pairs` says. Every argument is validated before the
-    first model call.
-    """
+def _prepare(f, x, background, n_samples, rng, feature_names):
+    """Check every argument, then draw the paired design and evaluate ``v`` on it (every
+    argument is validated before the first model call)."""
     X, single, bg, names, budget, rng = _checked(
         f, x, background, n_samples, rng, feature_names
     )
-    if paired is None:
-        paired = auto_pairs(X.shape[1], budget)
-    design = coalition_design(X.shape[1], budget, rng, paired=paired)
+    design = coalition_design(X.shape[1], budget, rng, paired=True)
     values = _masked_values(f, X, bg, design.masks)
     return X, single, design, values, names
 
@@ -297,8 +292,9 @@ def kernel_shap(
     ``background``) when it is a pandas DataFrame.
 
     ``tolerance``: sample until every ``error_std`` is at most ``tolerance``. The
-    budgets of :func:`tolerance_budgets` are tried in turn (doubling, from at least
-    ``6p`` up to ``n_samples``), each a fresh design from the same ``rng``; coalitions
+    budgets of :func:`tolerance_budgets` are tried in turn (halving down from
+    ``n_samples``, or all coalitions, to no less than ``6p``; smallest first), each a
+    fresh design from the same ``rng``; coalitions
     an earlier budget evaluated are read back, not evaluated again, so the model sees
     fewer than ``2 n_samples`` coalitions in all. The first budget whose bars all meet
     the tolerance is returned; if none does, the last, with a ``UserWarning``.
@@ -401,7 +397,7 @@ def lime(
     """
     width = _check_width(width)
     X, single, design, values, names = _prepare(
-        f, x, background, n_samples, rng, feature_names, paired=True
+        f, x, background, n_samples, rng, feature_names
     )
     p = X.shape[1]
     Z = np.concatenate([np.zeros((1, p)), np.ones((1, p)), design.masks]).astype(float)

@@ -567,6 +567,9 @@ def test_benchmark_command_lines_refuse_unknown_options(module, capsys):
     with pytest.raises(SystemExit) as help_exit:
         main(["--help"])
     assert help_exit.value.code == 0 and "usage:" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as typo_exit:
-        main(["--quik"])
-    assert typo_exit.value.code == 2
+    bad = [["--quik"], ["--q"]] + ([["--ps", "16,x"], ["--ps", ""]]
+                                   if module == "estimators" else [])
+    for argv in bad:
+        with pytest.raises(SystemExit) as typo_exit:
+            main(argv)
+        assert typo_exit.value.code == 2, argv

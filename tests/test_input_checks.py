@@ -75,7 +75,7 @@ def test_check_positive():
     for bad in (True, "1", None, [1.0]):
         with pytest.raises(TypeError, match="tol must be a positive number.*; hint"):
             C.check_positive(bad, "tol", "; hint")
-    for bad in (0, -1.0, np.nan, np.inf):
+    for bad in (0, -1.0, np.nan, np.inf, 10**400):
         with pytest.raises(ValueError, match="tol must be a positive finite number"):
             C.check_positive(bad, "tol")
 

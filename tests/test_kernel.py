@@ -959,7 +959,7 @@ def test_kernel_shap_runs_where_coalition_counts_exceed_int64():
      511, 1022]), (12, None, [129, 259, 518, 1036, 2072]), (20, 1000, [125, 250, 500,
      1000]), (10, 40, [40]), (3, None, [6]), (3, 100, [6])],
 )
-def test_tolerance_budgets_double_from_six_per_feature(p, n_samples, ladder):
+def test_tolerance_budgets_halve_down_to_six_per_feature(p, n_samples, ladder):
     from companion.kernel import tolerance_budgets
 
     assert tolerance_budgets(p, n_samples) == ladder
@@ -967,14 +967,24 @@ def test_tolerance_budgets_double_from_six_per_feature(p, n_samples, ladder):
 
 
 @pytest.mark.parametrize(
-    "p, n_samples, kind", [(0, None, ValueError), (2.5, None, TypeError),
-                           (10, 3, ValueError), (10, 1.5, TypeError)],
+    "p, n_samples, kind, pattern",
+    [(0, None, ValueError, "p must be at least 1"), (2.5, None, TypeError, "p must be an int"),
+     (10, 3, ValueError, "n_samples=3 coalitions is below the minimum"),
+     (10, 1.5, TypeError, "n_samples must be an int")],
 )
-def test_tolerance_budgets_refuses_bad_input(p, n_samples, kind):
+def test_tolerance_budgets_refuses_bad_input(p, n_samples, kind, pattern):
     from companion.kernel import tolerance_budgets
 
-    with pytest.raises(kind, match="p|n_samples"):
+    with pytest.raises(kind, match=pattern):
         tolerance_budgets(p, n_samples)
+
+
+def test_a_singular_fit_warns_at_the_callers_line():
+    """The warning names the reader's line, not one inside the companion."""
+    Z = np.array([[1.0, 0.0, 0.0]] * 3)
+    with pytest.warns(RuntimeWarning, match="do not determine") as record:
+        constrained_fit(Z, np.ones(3), np.ones((3, 1)), np.array([1.0]))
+    assert record[0].filename == __file__
 
 
 def _counting(f):
@@ -1074,20 +1084,29 @@ def test_tolerance_check_rejects_bars_half_as_wide(monkeypatch, shrink, first_se
 
 
 def test_estimate_refuses_bad_input():
+    import dataclasses
+
     from companion.fits import estimate
 
     design = coalition_design(5, 12, 0)
     good = np.ones((1, 14))
     phi, se = estimate(design, good, "paired")
     assert phi.shape == se.shape == (1, 5)
+    hand_built = dataclasses.replace(design, stratum=None, unit=None, population=None)
     for args, kind, pattern in [
         ((design.masks, good, "auto"), TypeError, "design must be a CoalitionDesign"),
+        ((hand_built, good, "auto"), ValueError, "design.stratum must be an array"),
+        ((dataclasses.replace(design, masks=design.masks.astype(int)), good, "auto"),
+         ValueError, "design.masks must be a bool array"),
+        ((dataclasses.replace(design, factor=-design.factor), good, "auto"), ValueError,
+         "design.factor must be positive"),
         ((design, good, "lasso"), ValueError, "method must be one of"),
         ((design, good, 3), ValueError, "method must be one of"),
         ((design, np.ones((1, 13)), "auto"), ValueError, r"values must be \(m, 14\)"),
         ((design, np.ones(14), "auto"), ValueError, r"values must be \(m, 14\)"),
         ((design, np.ones((0, 14)), "auto"), ValueError, r"values must be \(m, 14\)"),
         ((design, np.full((1, 14), np.nan), "auto"), ValueError, "NaN or inf"),
+        ((design, np.full((1, 14), np.inf), "auto"), ValueError, "NaN or inf"),
         ((design, [["a"] * 14], "auto"), TypeError, "values"),
     ]:
         with pytest.raises(kind, match=pattern):
