@@ -296,7 +296,7 @@ def kernel_shap(
     ``n_samples``, or all coalitions, to no less than ``6p``; smallest first), each a
     fresh design from the same ``rng``; coalitions
     an earlier budget evaluated are read back, not evaluated again, so the model sees
-    fewer than ``2 n_samples`` coalitions in all. The first budget whose bars all meet
+    fewer than ``2 n_samples`` coalitions besides the empty and the full one. The first budget whose bars all meet
     the tolerance is returned; if none does, the last, with a ``UserWarning``.
     Stopping when the estimated standard error first comes out small favours draws
     that underestimate it: the ``error_std`` returned then covers a little less often
@@ -349,7 +349,7 @@ def tolerance_budgets(p: int, n_samples: int | None = None) -> list[int]:
     appendix "Choosing coalitions" measures near-nominal coverage of the error bars
     from there on; a few pairs above ``2p`` they are too narrow). The budgets sum to
     less than :math:`2 n_{\max}`, so the model is asked for fewer than
-    :math:`2 n_{\max}` coalitions in all. An ``n_samples`` below ``6p`` is tried
+    :math:`2 n_{\max}` coalitions besides the empty and the full one. An ``n_samples`` below ``6p`` is tried
     alone, although its bars may be too narrow.
     """
     p = check_int(p, "p", kind="an int number of features")
