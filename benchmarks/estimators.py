@@ -42,8 +42,8 @@ whose error and time ratios are reported beside it (``paired_mse_ratio``,
 more than ``shap``'s, the paired design is the fast one.
 
 Run ``python -m benchmarks.estimators [--quick|--book] [--tune] [--slow] [--jobs N]
-[--ps 16,20] [--json PATH] [--reuse PATH]`` (``--help`` says what each does); ``make bench`` runs it in full, on every core (about a quarter of an
-hour on two cores: the estimators take about 14 minutes of one core's time, building
+[--ps 16,20] [--json PATH] [--reuse PATH]`` (``--help`` says what each does);
+``make bench`` runs it in full, on every core (about a quarter of an hour on two cores: the estimators take about 14 minutes of one core's time, building
 the games and computing their values the rest). ``--reuse`` reruns the
 companion's two designs and ``shap.KernelExplainer`` only and takes the other peers
 from earlier results (:func:`reuse`).
@@ -697,11 +697,8 @@ def ratios(results: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the tables; ``--quick`` smoke sizes, ``--book`` the appendix's sizes,
-    ``--tune`` the tuning seeds, ``--jobs N`` N worker processes, ``--ps 16,20`` some
-    feature counts only, ``--json PATH`` the results as they come, ``--reuse PATH``
-    rerun only :data:`RERUN` and take the other methods from the results at PATH
-    (:func:`reuse`)."""
+    """Print the tables; ``--help`` lists the options (``--reuse PATH``: rerun only
+    :data:`RERUN` and take the other methods from the results at PATH, :func:`reuse`)."""
     import argparse
     import json
 

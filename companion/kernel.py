@@ -104,20 +104,21 @@ def _masked_values(
 ) -> np.ndarray:
     """``v(S)`` for ``[∅, N, masks...]`` and every row of ``X``: shape ``(m, k + 2)``.
 
-    One batched (chunked) evaluation of the marginal game per explained row. With a
-    ``cache`` (a dict, filled here), coalitions evaluated by an earlier call are read
-    from it and only the new ones reach ``f``.
+    One batched (chunked) evaluation of the marginal game per explained row, of the
+    coalitions not yet in ``cache`` (a dict from packed masks to values, filled here;
+    a fresh one when ``None``): a coalition an earlier call evaluated is read back, and
+    one that appears twice is evaluated once.
     """
+    cache = {} if cache is None else cache
     p = X.shape[1]
     ends = np.stack([np.zeros(p, dtype=bool), np.ones(p, dtype=bool)])
     every = np.concatenate([ends, masks])
-    if cache is None:
-        return np.stack(
-            [evaluate_game(marginal_game(f, x, background), every) for x in X]
-        )
     keys = [row.tobytes() for row in np.packbits(every, axis=1)]
-    first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a repeat counted once
-    new = sorted(i for k, i in first.items() if k not in cache)
+    first: dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        if key not in cache:
+            first.setdefault(key, i)
+    new = list(first.values())
     if new:
         found = np.stack(
             [evaluate_game(marginal_game(f, x, background), every[new]) for x in X]
@@ -319,7 +320,7 @@ def kernel_shap(
     )
     p = X.shape[1]
     paired = None if design in ("auto", "surrogate") else design == "paired"
-    cache = {} if tolerance is not None else None
+    cache: dict = {}
     for n in [budget] if tolerance is None else tolerance_budgets(p, budget):
         chosen = coalition_design(
             p, n, rng, paired=auto_pairs(p, n) if paired is None else paired
@@ -359,12 +360,6 @@ def tolerance_budgets(p: int, n_samples: int | None = None) -> list[int]:
     return budgets[::-1]
 
 
-def _check_width(width: object) -> float:
-    return check_positive(
-        width, "width", "; the kernel width, LIME's tabular default is 0.75 * sqrt(p)"
-    )
-
-
 def lime(
     f: Model,
     x,
@@ -395,7 +390,9 @@ def lime(
     weight cannot determine the fit: the minimum-norm solution is returned with a
     ``RuntimeWarning``, as :func:`kernel_shap` does.
     """
-    width = _check_width(width)
+    width = check_positive(
+        width, "width", "; the kernel width, LIME's tabular default is 0.75 * sqrt(p)"
+    )
     X, single, design, values, names = _prepare(
         f, x, background, n_samples, rng, feature_names
     )

@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .checks import as_rng, check_int
+from .checks import as_rng, check_int, check_positive
 from .game import MAX_EXACT_PLAYERS, TabularGame
 
 __all__ = [
@@ -214,12 +214,7 @@ def lime_kernel(distance: float | np.ndarray, width: float) -> float | np.ndarra
     ``distance`` is a non-negative number or array (returns a float or a float array of the
     same shape); ``width`` a positive finite number.
     """
-    numeric = (int, float, np.integer, np.floating)
-    if isinstance(width, (bool, np.bool_)) or not isinstance(width, numeric):
-        raise TypeError(f"width must be a positive number, not {type(width).__name__} ({width!r})")
-    width = float(width)
-    if not math.isfinite(width) or width <= 0:
-        raise ValueError(f"width (the kernel width sigma) must be positive and finite, got {width}")
+    width = check_positive(width, "width", " (the kernel width sigma)")
     scalar = np.ndim(distance) == 0 and not isinstance(distance, np.ndarray)
     try:
         d = np.asarray(distance, dtype=float)
