@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .checks import as_float_array, as_rng, check_int, check_masks
+from .checks import as_float_array, as_rng, check_int, check_masks, check_positive
 
 __all__ = [
     "Game",
@@ -41,6 +42,10 @@ MAX_EXACT_PLAYERS = 22
 MAX_PERMUTATION_PLAYERS = 9
 #: Coalitions per call of the game: bounds the memory of one batched evaluation.
 DEFAULT_CHUNK = 1 << 15
+#: With a ``tolerance``, :func:`permutation_estimate` first draws this many independent
+#: units (orderings, or ordering-and-reverse pairs), then doubles the count: a standard
+#: deviation from fewer units is itself too noisy to stop on.
+TOLERANCE_START_UNITS = 32
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -475,6 +480,7 @@ def permutation_estimate(
     antithetic: bool = False,
     chunk: int = DEFAULT_CHUNK,
     return_std: bool = False,
+    tolerance: float | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""Monte-Carlo Shapley values from ``n_permutations`` random orderings.
 
@@ -496,6 +502,18 @@ def permutation_estimate(
     deviation over the ``u`` independent units (orderings, or ordering-and-reverse pairs
     with ``antithetic=True``, each pair's mean contribution being one unit). It needs at
     least two units.
+
+    ``tolerance``: sample until every standard error :math:`s_i/\sqrt{u}` is at most
+    ``tolerance``, ``n_permutations`` becoming the most orderings to use. Units are drawn
+    :data:`TOLERANCE_START_UNITS` at first, then as many again as are held (32, 64,
+    128, ...), each batch from the same ``rng`` and kept: the orderings are those a call
+    with as many ``n_permutations`` and the same ``rng`` draws, and so is the answer (up
+    to rounding; bit for bit with ``return_std=True``). The ends :math:`v(\varnothing)` and
+    :math:`v(N)` are evaluated again for each batch, so ``b`` batches cost
+    ``2 b + m (n - 1)`` evaluations. If the cap is reached first, the estimate from all
+    ``n_permutations`` comes back with a ``UserWarning``. Stopping at the first batch
+    whose estimated error is small favours batches whose estimate came out small:
+    read ``tolerance`` as a target, not a guarantee.
     """
     n = _resolve_n(game, n)
     n_permutations = check_int(n_permutations, "n_permutations")
@@ -515,11 +533,65 @@ def permutation_estimate(
             f"a standard error needs at least two independent units: n_permutations="
             f"{n_permutations} gives {units}; use at least {4 if antithetic else 2}"
         )
-    perms = _sample_orderings(n, n_permutations, as_rng(rng), antithetic)
+    if tolerance is not None:
+        tolerance = check_positive(
+            tolerance, "tolerance", "; the largest standard error to accept, or None"
+        )
+        if units < 2:
+            raise ValueError(
+                f"tolerance needs a standard error, from at least two independent units: "
+                f"n_permutations={n_permutations} gives {units}; use at least "
+                f"{4 if antithetic else 2}"
+            )
+    generator = as_rng(rng)
+    if tolerance is not None:
+        phi, error_std = _until_tolerance(
+            game, n, units, generator, antithetic, chunk, tolerance
+        )
+        return (phi, error_std) if return_std else phi
+    perms = _sample_orderings(n, n_permutations, generator, antithetic)
     if not return_std:
         return _ordering_marginals(game, perms, chunk) / len(perms)
     return _mean_and_error(_ordering_marginals(game, perms, chunk, per_ordering=True),
                            antithetic)
+
+
+def _until_tolerance(
+    game: Game,
+    n: int,
+    units: int,
+    rng: np.random.Generator,
+    antithetic: bool,
+    chunk: int,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`permutation_estimate` with a ``tolerance``: batches of units, doubling.
+
+    Each unit's mean contribution (an ordering, or an ordering and its reverse) is kept,
+    so the estimate at the stop is the mean over every unit drawn.
+    """
+    held = np.zeros((0, n))
+    size = min(units, TOLERANCE_START_UNITS)
+    while True:
+        per = 2 if antithetic else 1
+        perms = _sample_orderings(n, per * size, rng, antithetic)
+        contrib = _ordering_marginals(game, perms, chunk, per_ordering=True)
+        if antithetic:
+            contrib = 0.5 * (contrib[:size] + contrib[size:])
+        held = np.concatenate([held, contrib])
+        phi, error_std = _mean_and_error(held, antithetic=False)
+        if np.all(error_std <= tolerance):
+            return phi, error_std
+        if len(held) == units:
+            warnings.warn(
+                f"tolerance={tolerance:g} not reached within n_permutations: the largest "
+                f"standard error is {error_std.max():.3g}; raise n_permutations (the "
+                "error shrinks like 1/sqrt(n_permutations))",
+                UserWarning,
+                stacklevel=3,
+            )
+            return phi, error_std
+        size = min(len(held), units - len(held))
 
 
 def _mean_and_error(contrib: np.ndarray, antithetic: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -323,6 +323,20 @@ for label, value in [("text", "yes"), ("int", 2), ("None", None)]:
     add("permutation_estimate", f"antithetic {label}",
         lambda value=value: {"game": companion.three_player_game(), "n_permutations": 4,
                              "antithetic": value}, "antithetic")
+for label, value in [("zero", 0.0), ("negative", -1e-3), ("NaN", np.nan), ("inf", np.inf),
+                     ("bool", True), ("text", "0.01"), ("list", [0.01])]:
+    add("permutation_estimate", f"tolerance {label}",
+        lambda value=value: {"game": companion.three_player_game(), "n_permutations": 4,
+                             "tolerance": value}, "tolerance")
+add("permutation_estimate", "tolerance with one unit",
+    lambda: {"game": companion.three_player_game(), "n_permutations": 2,
+             "antithetic": True, "tolerance": 0.1}, "two independent units")
+add("permutation_estimate", "numpy tolerance",
+    lambda: {"game": companion.three_player_game(), "n_permutations": 8, "rng": 0,
+             "tolerance": np.float32(1e-3)},
+    lambda r, kw: np.testing.assert_array_equal(
+        r, companion.permutation_estimate(companion.three_player_game(), 8, rng=0,
+                                          tolerance=1e-3)))
 add("permutation_estimate", "numpy n_permutations and seed",
     lambda: {"game": companion.three_player_game(), "n_permutations": np.int64(6),
              "rng": np.int64(1)},
