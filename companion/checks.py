@@ -16,6 +16,7 @@ __all__ = [
     "as_float_array",
     "as_rng",
     "check_feature_names",
+    "check_flag",
     "check_int",
     "check_masks",
     "check_model",
@@ -41,6 +42,15 @@ def as_rng(rng: np.random.Generator | int | None, name: str = "rng") -> np.rando
     raise TypeError(
         f"{name} must be a numpy Generator, an int seed or None, not {type(rng).__name__}"
     )
+
+
+def check_flag(value: object, name: str) -> bool:
+    """``value`` as a Python bool: a TypeError naming ``name`` for anything but
+    ``True``, ``False`` or a numpy bool (``1``, ``"yes"`` and ``None`` included)."""
+    _check_name(name)
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_int(value: object, name: str, minimum: int = 1, kind: str = "an int") -> int:

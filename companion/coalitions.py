@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import as_rng, check_int
+from .checks import as_rng, check_flag, check_int
 from .game import coalition_masks
 from .weights import kernel_weight
 
@@ -272,8 +272,7 @@ def coalition_design(
     """
     p = check_int(p, "p", kind="an int number of features")
     budget, total = check_budget(n_samples, p), 2**p - 2
-    if not isinstance(paired, (bool, np.bool_)):
-        raise TypeError(f"paired must be True or False, got {paired!r}")
+    paired = check_flag(paired, "paired")
     if budget >= total:
         if p == 1:
             return _enumerated(np.zeros((0, 1), bool))

@@ -18,7 +18,14 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .checks import as_float_array, as_rng, check_int, check_masks, check_positive
+from .checks import (
+    as_float_array,
+    as_rng,
+    check_flag,
+    check_int,
+    check_masks,
+    check_positive,
+)
 
 __all__ = [
     "Game",
@@ -433,8 +440,20 @@ def _sample_orderings(n: int, n_permutations: int, rng: np.random.Generator, ant
     return np.concatenate([perms, perms[:, ::-1]]) if antithetic else perms
 
 
+def _end_values(game: Game, n: int) -> tuple[float, float]:
+    """``(v({}), v(N))``, in one call of ``game``."""
+    ends = np.zeros((2, n), dtype=bool)
+    ends[1] = True
+    v_empty, v_full = evaluate_game(game, ends)
+    return v_empty, v_full
+
+
 def _ordering_marginals(
-    game: Game, perms: np.ndarray, chunk: int, per_ordering: bool = False
+    game: Game,
+    perms: np.ndarray,
+    chunk: int,
+    per_ordering: bool = False,
+    ends: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Sum over the orderings in ``perms`` of each player's marginal contribution.
 
@@ -446,12 +465,11 @@ def _ordering_marginals(
     so ``v({})`` and ``v(N)`` are evaluated once; only the n - 1 interior prefixes of each
     ordering are new. All interior prefixes of a block of orderings go through ``game`` in
     one call of at most about ``chunk`` coalitions, so the whole sum costs
-    ``2 + m (n - 1)`` evaluations of ``v`` for ``m`` orderings.
+    ``2 + m (n - 1)`` evaluations of ``v`` for ``m`` orderings (``m (n - 1)`` when
+    ``ends`` passes :func:`_end_values` in).
     """
     m, n = perms.shape
-    ends = np.zeros((2, n), dtype=bool)
-    ends[1] = True
-    v_empty, v_full = evaluate_game(game, ends)
+    v_empty, v_full = _end_values(game, n) if ends is None else ends
     ranks = np.argsort(perms, axis=1)  # ranks[k, j]: position of player j in ordering k
     steps = np.arange(1, n)  # interior prefixes P_1, ..., P_{n-1}
     block = max(1, chunk // max(1, n - 1))
@@ -508,25 +526,24 @@ def permutation_estimate(
     :data:`TOLERANCE_START_UNITS` at first, then as many again as are held (32, 64,
     128, ...), each batch from the same ``rng`` and kept: the orderings are those a call
     with as many ``n_permutations`` and the same ``rng`` draws, and so is the answer (up
-    to rounding; bit for bit with ``return_std=True``). The ends :math:`v(\varnothing)` and
-    :math:`v(N)` are evaluated again for each batch, so ``b`` batches cost
-    ``2 b + m (n - 1)`` evaluations. If the cap is reached first, the estimate from all
-    ``n_permutations`` comes back with a ``UserWarning``. Stopping at the first batch
-    whose estimated error is small favours batches whose estimate came out small:
-    read ``tolerance`` as a target, not a guarantee.
+    to rounding; bit for bit with ``return_std=True``), at the same cost of
+    ``2 + m (n - 1)`` evaluations for the ``m`` orderings used. Every unit's
+    contributions are kept until the stop (``n_permutations`` times ``n`` floats at
+    most). If the cap is reached first, the estimate from all ``n_permutations``
+    comes back with a ``UserWarning``. Stopping as soon as the estimated error is small
+    favours draws whose estimated error came out small: read ``tolerance`` as a target,
+    not a guarantee.
     """
     n = _resolve_n(game, n)
     n_permutations = check_int(n_permutations, "n_permutations")
     chunk = check_int(chunk, "chunk", kind="a positive int number of coalitions")
-    if not isinstance(antithetic, (bool, np.bool_)):
-        raise TypeError(f"antithetic must be True or False, got {antithetic!r}")
+    antithetic = check_flag(antithetic, "antithetic")
     if antithetic and n_permutations % 2:
         raise ValueError(
             f"antithetic sampling pairs each ordering with its reverse: n_permutations "
             f"must be even, got {n_permutations}"
         )
-    if not isinstance(return_std, (bool, np.bool_)):
-        raise TypeError(f"return_std must be True or False, got {return_std!r}")
+    return_std = check_flag(return_std, "return_std")
     units = n_permutations // 2 if antithetic else n_permutations
     if return_std and units < 2:
         raise ValueError(
@@ -570,28 +587,30 @@ def _until_tolerance(
     Each unit's mean contribution (an ordering, or an ordering and its reverse) is kept,
     so the estimate at the stop is the mean over every unit drawn.
     """
-    held = np.zeros((0, n))
-    size = min(units, TOLERANCE_START_UNITS)
+    per = 2 if antithetic else 1
+    ends = _end_values(game, n)
+    batches = []  # each unit's mean contribution, batch by batch
+    done, size = 0, min(units, TOLERANCE_START_UNITS)
     while True:
-        per = 2 if antithetic else 1
         perms = _sample_orderings(n, per * size, rng, antithetic)
-        contrib = _ordering_marginals(game, perms, chunk, per_ordering=True)
+        contrib = _ordering_marginals(game, perms, chunk, per_ordering=True, ends=ends)
         if antithetic:
             contrib = 0.5 * (contrib[:size] + contrib[size:])
-        held = np.concatenate([held, contrib])
-        phi, error_std = _mean_and_error(held, antithetic=False)
+        batches.append(contrib)
+        done += size
+        phi, error_std = _mean_and_error(np.concatenate(batches), antithetic=False)
         if np.all(error_std <= tolerance):
             return phi, error_std
-        if len(held) == units:
+        if done == units:
             warnings.warn(
-                f"tolerance={tolerance:g} not reached within n_permutations: the largest "
-                f"standard error is {error_std.max():.3g}; raise n_permutations (the "
-                "error shrinks like 1/sqrt(n_permutations))",
+                f"tolerance={tolerance:g} not reached within n_permutations="
+                f"{per * units}: the largest standard error is {error_std.max():.3g}; "
+                "raise n_permutations (the error shrinks like 1/sqrt(n_permutations))",
                 UserWarning,
                 stacklevel=3,
             )
             return phi, error_std
-        size = min(len(held), units - len(held))
+        size = min(done, units - done)
 
 
 def _mean_and_error(contrib: np.ndarray, antithetic: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -80,6 +80,16 @@ def test_check_positive():
             C.check_positive(bad, "tol")
 
 
+def test_check_flag():
+    assert C.check_flag(True, "paired") is True
+    assert C.check_flag(np.bool_(False), "paired") is False
+    for bad in (1, 0, "yes", None, np.array([True])):
+        with pytest.raises(TypeError, match="paired must be True or False"):
+            C.check_flag(bad, "paired")
+    with pytest.raises(TypeError, match="name must be the argument's name"):
+        C.check_flag(True, "")
+
+
 def test_the_checks_refuse_bad_parameters_of_their_own():
     """A caller's mistake in a check's own parameters is named too, not passed on."""
     with pytest.raises(TypeError, match="minimum must be an int"):

@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -59,6 +60,7 @@ MOBILE_WIDTH, MOBILE_HEIGHT = 390, 844
 AXE_JS = Path(os.environ.get(
     "AXE_CORE_JS", ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"))
 TOGGLE_SETTLE_S = 2.0  # at most, after a tap: the drawers slide in and out in 0.3 s
+TOGGLE_FALLBACK_S = 0.6  # a fixed wait instead, when the page cannot list its animations
 AXE_TIMEOUT_S = 240  # axe-core on a long chapter, on a busy machine
 PAGE_TIMEOUT_S = 120  # a long chapter on a busy machine
 COMMAND_TIMEOUT_S = 600
@@ -495,32 +497,36 @@ def _set_viewport(web, width: int, height: int) -> None:
 
 
 # Awaited after a tap: two frames (the click's style change starts its transitions), then
-# every running animation or transition finished, at most `arguments[0]` ms.
+# every running animation or transition finished. Answers false after `arguments[0]` ms
+# whatever is pending (an endless animation, frames that stall), or if the page cannot
+# list its animations.
 SETTLE_TAP_JS = r"""
 const limit = arguments[0];
 const done = arguments[arguments.length - 1];
+let answered = false;
+const answer = ok => { if (!answered) { answered = true; done(ok); } };
+setTimeout(() => answer(false), limit);
 const frame = () => new Promise(resolve => requestAnimationFrame(resolve));
 (async () => {
   await frame();
   await frame();
-  const finished = document.getAnimations().filter(a => a.playState === "running")
-                           .map(a => a.finished.catch(() => null));
-  await Promise.race([Promise.all(finished),
-                      new Promise(resolve => setTimeout(resolve, limit))]);
+  await Promise.all(document.getAnimations().filter(a => a.playState === "running")
+                            .map(a => a.finished.catch(() => null)));
   await frame();
-  done(true);
-})().catch(() => done(false));
+  answer(true);
+})().catch(() => answer(false));
 """
 
 
 def _tap(web, x: float, y: float) -> None:
     """A real click (mouse down and up) at viewport point (x, y), as a reader's tap; then
-    wait for the page's animations (the drawer sliding) to end, at most
-    ``TOGGLE_SETTLE_S``."""
+    wait until the page's animations (the drawer sliding) have ended, at most
+    ``TOGGLE_SETTLE_S``; if the page cannot tell, a further ``TOGGLE_FALLBACK_S``."""
     for kind in ("mousePressed", "mouseReleased"):
         web.execute_cdp_cmd("Input.dispatchMouseEvent", {
             "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
-    web.execute_async_script(SETTLE_TAP_JS, 1000 * TOGGLE_SETTLE_S)
+    if not web.execute_async_script(SETTLE_TAP_JS, 1000 * TOGGLE_SETTLE_S):
+        time.sleep(TOGGLE_FALLBACK_S)
 
 
 def _sidebar(web, which: str) -> dict:
