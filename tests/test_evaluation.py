@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
+from scipy import integrate, stats
 
 from companion.evaluation import (bonferroni_z, confusion_groups, correlated_groups,
-                                  grouped_attributions, mean_ci, mean_z2_test)
+                                  grouped_attributions, mean_ci, mean_z2_test,
+                                  weighted_chi2_sf)
 from companion.plots import (confusion_matrix_figure, group_attribution_figure,
                              group_attribution_panels)
 
@@ -178,9 +179,62 @@ def test_mean_z2_test_size_and_power_with_correlated_entries():
     chol = np.linalg.cholesky(corr)
     rejected = [mean_z2_test(rng.normal(size=(m, p)) @ chol.T, np.ones((m, p)), corr,
                              level=0.05).rejected for _ in range(400)]
-    assert 0.02 < np.mean(rejected) < 0.09  # nominal 0.05, Satterthwaite approximation
+    assert 0.02 < np.mean(rejected) < 0.09  # nominal 0.05 (400 draws)
     shifted = rng.normal(size=(m, p)) @ chol.T + 1.5
     assert mean_z2_test(shifted, np.ones((m, p)), corr, level=0.01).rejected
+
+
+def test_weighted_chi2_sf_matches_closed_forms():
+    """Equal weights: the chi-square (through the integral too, with a weight nudged by
+    1e-9); two weights: a direct convolution of the two chi-square(1) laws."""
+    for k in (1, 2, 5, 40):
+        for x in (0.3, k, 3 * k + 10):
+            assert weighted_chi2_sf(x, 2 * np.ones(k)) == pytest.approx(
+                stats.chi2.sf(x / 2, k), abs=1e-12)
+            nudged = np.r_[np.ones(k - 1), 1 + 1e-9]
+            assert weighted_chi2_sf(x, nudged) == pytest.approx(stats.chi2.sf(x, k),
+                                                                abs=1e-8)
+    a, b = 1.0, 0.3
+    for x in (0.5, 2.0, 8.0, 20.0):
+        direct = integrate.quad(
+            lambda t: stats.chi2.pdf(t, 1) * stats.chi2.sf(max(x - a * t, 0) / b, 1),
+            0, np.inf, limit=500, epsabs=1e-13)[0]
+        assert weighted_chi2_sf(x, [a, b, 0.0]) == pytest.approx(direct, abs=1e-10)
+    assert weighted_chi2_sf(-1.0, [1.0, 2.0]) == 1.0
+
+
+@pytest.mark.parametrize("x, weights, error, match", [
+    (1.0, [], ValueError, "weights"),
+    (1.0, [1.0, -0.5], ValueError, "non-negative"),
+    (1.0, [0.0, 0.0], ValueError, "not all zero"),
+    (1.0, [1.0, np.nan], ValueError, "finite"),
+    (np.nan, [1.0], ValueError, "x must be finite"),
+    ("1", [1.0], TypeError, "x must be a number"),
+    (True, [1.0], TypeError, "x must be a number"),
+])
+def test_weighted_chi2_sf_bad_input(x, weights, error, match):
+    with pytest.raises(error, match=match):
+        weighted_chi2_sf(x, weights)
+
+
+def test_mean_z2_test_critical_value_is_the_exact_quantile():
+    """On ten strongly correlated entries, honest statistics exceed the critical value at
+    the level (1e6 simulated draws of the exact law: within 4 binomial standard errors);
+    the two-moment scaled chi-square's quantile, below it, fails that check."""
+    rng = np.random.default_rng(3)
+    p, level = 10, 0.01
+    a = rng.normal(size=(p, 3))
+    cov = a @ a.T + 0.1 * np.eye(p)
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    test = mean_z2_test(np.zeros((1, p)), np.ones((1, p)), corr, level=level)
+    weights = np.linalg.eigvalsh(corr) / p
+    draws = (rng.standard_normal((1_000_000, p)) ** 2) @ weights
+    tolerance = 4 * np.sqrt(level * (1 - level) / draws.size)
+    assert abs(np.mean(draws > test.critical) - level) < tolerance
+    shortcut = stats.chi2.isf(level, test.dof) / test.dof
+    assert shortcut < test.critical
+    assert np.mean(draws > shortcut) - level > tolerance  # would reject too often
 
 
 @pytest.mark.parametrize(
