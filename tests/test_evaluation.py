@@ -195,12 +195,33 @@ def test_weighted_chi2_sf_matches_closed_forms():
             assert weighted_chi2_sf(x, nudged) == pytest.approx(stats.chi2.sf(x, k),
                                                                 abs=1e-8)
     a, b = 1.0, 0.3
-    for x in (0.5, 2.0, 8.0, 20.0):
-        direct = integrate.quad(
-            lambda t: stats.chi2.pdf(t, 1) * stats.chi2.sf(max(x - a * t, 0) / b, 1),
-            0, np.inf, limit=500, epsabs=1e-13)[0]
-        assert weighted_chi2_sf(x, [a, b, 0.0]) == pytest.approx(direct, abs=1e-10)
+    for x in (1.3e-8, 1.3e-6, 1e-2, 0.5, 2.0, 8.0, 20.0, 30.0):
+        below = integrate.quad(  # P(a X1 + b X2 <= x)
+            lambda t: stats.chi2.pdf(t, 1) * stats.chi2.cdf((x - a * t) / b, 1),
+            0, x / a, limit=200, epsabs=1e-16, epsrel=1e-12)[0]
+        assert weighted_chi2_sf(x, [a, b, 0.0]) == pytest.approx(1 - below, abs=1e-11)
     assert weighted_chi2_sf(-1.0, [1.0, 2.0]) == 1.0
+    assert 0 <= weighted_chi2_sf(1e6, [a, b]) <= 1e-11  # the Chernoff bound, no error
+
+
+def test_weighted_chi2_sf_on_many_unequal_weights():
+    """600 weights, the eigenvalues of 20 random 30 x 30 correlation matrices (as chapter
+    5's test has): the tail at three points against 200 000 draws, within 4 binomial
+    standard errors."""
+    rng = np.random.default_rng(4)
+    corr = []
+    for _ in range(20):
+        a = rng.normal(size=(30, 3))
+        cov = a @ a.T + 0.05 * np.eye(30)
+        sd = np.sqrt(np.diag(cov))
+        corr.append(cov / np.outer(sd, sd))
+    weights = np.linalg.eigvalsh(np.array(corr)).ravel() / 600
+    draws = np.concatenate([(rng.standard_normal((20_000, 600)) ** 2) @ weights
+                            for _ in range(10)])
+    for x in np.quantile(draws, [0.5, 0.9, 0.99]):
+        tail = np.mean(draws > x)
+        assert abs(weighted_chi2_sf(float(x), weights) - tail) < 4 * np.sqrt(
+            tail * (1 - tail) / draws.size)
 
 
 @pytest.mark.parametrize("x, weights, error, match", [
@@ -211,6 +232,7 @@ def test_weighted_chi2_sf_matches_closed_forms():
     (np.nan, [1.0], ValueError, "x must be finite"),
     ("1", [1.0], TypeError, "x must be a number"),
     (True, [1.0], TypeError, "x must be a number"),
+    (1.0, [[1.0, 2.0]], ValueError, "1-D"),
 ])
 def test_weighted_chi2_sf_bad_input(x, weights, error, match):
     with pytest.raises(error, match=match):
@@ -247,6 +269,8 @@ def test_mean_z2_test_critical_value_is_the_exact_quantile():
         (np.zeros((2, 3)), np.ones((2, 3)), np.ones((2, 2)), 0.01, "correlations"),
         (np.zeros((2, 3)), np.ones((2, 3)), 2 * np.eye(3), 0.01, "diagonal"),
         (np.zeros((2, 3)), np.ones((2, 3)), None, 1.5, "level"),
+        (np.zeros((2, 3)), np.ones((2, 3)), None, 1e-12, "level must lie between"),
+        (np.zeros((2, 3)), np.ones((2, 3)), None, 0.9, "level must lie between"),
     ],
 )
 def test_mean_z2_test_bad_input(d, se, corr, level, match):
