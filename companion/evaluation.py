@@ -162,7 +162,8 @@ def _quad(f, a: float, b: float, **options) -> float:
         try:
             if "weight" in options:  # Fourier integrals: up to 1000 cycles
                 options["limlst"] = 1000
-            return integrate.quad(f, a, b, limit=1000, epsabs=1e-11, **options)[0]
+            return integrate.quad(f, a, b, limit=1000, epsabs=1e-11, epsrel=1e-13,
+                                  **options)[0]
         except integrate.IntegrationWarning as warning:
             raise ArithmeticError(
                 f"the tail of a weighted chi-square sum could not be integrated: "
@@ -241,8 +242,8 @@ def weighted_chi2_sf(x: float, weights) -> float:
         \theta(u) = \tfrac12 \sum_j \arctan(w_j u) - \tfrac12 x u,\quad
         \rho(u) = \prod_j (1 + w_j^2 u^2)^{1/4},
 
-    accurate to about ``1e-11`` absolute (an ``ArithmeticError`` if the integrator
-    cannot reach that). A tail below :data:`TAIL_FLOOR` is returned as Chernoff's upper
+    accurate to about ``1e-10`` absolute (an ``ArithmeticError`` if the integrator
+    cannot reach its tolerance). A tail below :data:`TAIL_FLOOR` is returned as Chernoff's upper
     bound :math:`\min_t e^{-tx} \prod_j (1 - 2 t w_j)^{-1/2}` instead, which is
     smaller still. ``weights``: a 1-D array of :math:`w_j \ge 0` (zeros, and weights
     below ``1e-12`` of the largest, dropped); equal weights give the scaled chi-square
@@ -332,7 +333,7 @@ def mean_z2_test(differences, se, correlations=None, level: float = 0.01) -> Z2T
     level = _probability(level, "level")
     if not LEVEL_RANGE[0] <= level <= LEVEL_RANGE[1]:
         raise ValueError(f"level must lie between {LEVEL_RANGE[0]:g} and "
-                         f"{LEVEL_RANGE[1]:g} (the tail is computed to about 1e-11), "
+                         f"{LEVEL_RANGE[1]:g} (the tail is computed to about 1e-10), "
                          f"got {level:g}")
     m, p = d.shape
     if correlations is None:
