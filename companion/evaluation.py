@@ -192,8 +192,10 @@ def _sf(x: float, w: np.ndarray, c: np.ndarray) -> float:
         return float(stats.chi2.sf(x / w[0], c[0]))
     scale = float(np.sum(c * w))
     w, x = w / scale, x / scale  # mean 1
-    if x > 1 and _chernoff(x, w, c) < TAIL_FLOOR:
-        return _chernoff(x, w, c)
+    if x > 1:
+        bound = _chernoff(x, w, c)
+        if bound < TAIL_FLOOR:
+            return bound
 
     def phase(u):  # theta(u) + x u / 2
         return 0.5 * np.sum(c * np.arctan(w * u))
@@ -243,9 +245,9 @@ def weighted_chi2_sf(x: float, weights) -> float:
         \rho(u) = \prod_j (1 + w_j^2 u^2)^{1/4},
 
     accurate to about ``1e-10`` absolute (an ``ArithmeticError`` if the integrator
-    cannot reach its tolerance). A tail below :data:`TAIL_FLOOR` is returned as Chernoff's upper
-    bound :math:`\min_t e^{-tx} \prod_j (1 - 2 t w_j)^{-1/2}` instead, which is
-    smaller still. ``weights``: a 1-D array of :math:`w_j \ge 0` (zeros, and weights
+    cannot reach its tolerance). A tail below :data:`TAIL_FLOOR` is returned as
+    Chernoff's upper bound :math:`\min_t e^{-tx} \prod_j (1 - 2 t w_j)^{-1/2}` instead
+    (the true tail is smaller still). ``weights``: a 1-D array of :math:`w_j \ge 0` (zeros, and weights
     below ``1e-12`` of the largest, dropped); equal weights give the scaled chi-square
     :math:`w\,\chi^2_k` directly. A quadratic form :math:`z^\top A z` of a standard
     normal ``z`` has this law with ``w`` the eigenvalues of ``A``.

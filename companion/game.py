@@ -544,22 +544,17 @@ def permutation_estimate(
             f"must be even, got {n_permutations}"
         )
     return_std = check_flag(return_std, "return_std")
-    units = n_permutations // 2 if antithetic else n_permutations
-    if return_std and units < 2:
-        raise ValueError(
-            f"a standard error needs at least two independent units: n_permutations="
-            f"{n_permutations} gives {units}; use at least {4 if antithetic else 2}"
-        )
     if tolerance is not None:
         tolerance = check_positive(
             tolerance, "tolerance", "; the largest standard error to accept, or None"
         )
-        if units < 2:
-            raise ValueError(
-                f"tolerance needs a standard error, from at least two independent units: "
-                f"n_permutations={n_permutations} gives {units}; use at least "
-                f"{4 if antithetic else 2}"
-            )
+    units = n_permutations // 2 if antithetic else n_permutations
+    if (return_std or tolerance is not None) and units < 2:
+        raise ValueError(
+            f"a standard error (return_std, tolerance) needs at least two independent "
+            f"units: n_permutations={n_permutations} gives {units}; use at least "
+            f"{4 if antithetic else 2}"
+        )
     generator = as_rng(rng)
     if tolerance is not None:
         phi, error_std = _until_tolerance(
@@ -594,9 +589,7 @@ def _until_tolerance(
     while True:
         perms = _sample_orderings(n, per * size, rng, antithetic)
         contrib = _ordering_marginals(game, perms, chunk, per_ordering=True, ends=ends)
-        if antithetic:
-            contrib = 0.5 * (contrib[:size] + contrib[size:])
-        batches.append(contrib)
+        batches.append(_unit_means(contrib, antithetic))
         done += size
         phi, error_std = _mean_and_error(np.concatenate(batches), antithetic=False)
         if np.all(error_std <= tolerance):
@@ -613,13 +606,18 @@ def _until_tolerance(
         size = min(done, units - done)
 
 
-def _mean_and_error(contrib: np.ndarray, antithetic: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over orderings and its standard error over independent units, ``(n,)`` each.
+def _unit_means(contrib: np.ndarray, antithetic: bool) -> np.ndarray:
+    """Per-ordering contributions ``(m, n)`` as independent units: antithetic orderings
+    ``k`` and ``k + m/2`` (a sample and its reverse) averaged into one, ``(m/2, n)``;
+    they are dependent, the pairs are independent."""
+    if not antithetic:
+        return contrib
+    half = len(contrib) // 2
+    return 0.5 * (contrib[:half] + contrib[half:])
 
-    Antithetic orderings ``k`` and ``k + m/2`` (a sample and its reverse) are averaged
-    into one unit first: they are dependent, the pairs are independent.
-    """
-    if antithetic:
-        half = len(contrib) // 2
-        contrib = 0.5 * (contrib[:half] + contrib[half:])
+
+def _mean_and_error(contrib: np.ndarray, antithetic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over orderings and its standard error over independent units
+    (:func:`_unit_means`), ``(n,)`` each."""
+    contrib = _unit_means(contrib, antithetic)
     return contrib.mean(axis=0), contrib.std(axis=0, ddof=1) / np.sqrt(len(contrib))
