@@ -41,6 +41,20 @@ def test_toggles_are_named_by_their_text():
     assert fixes.summary_names(body) == "<summary><p>Show code cell source</p>"
 
 
+def test_inline_math_keeps_the_punctuation_touching_it():
+    math = '<span class="math notranslate nohighlight">\\(z_r\\)</span>'
+    body = f"<p>each {math}. and ({math}), then {math} alone</p>"
+    assert fixes.math_keeps_its_punctuation(body) == (
+        f'<p>each <span class="book-nowrap">{math}.</span> and '
+        f'<span class="book-nowrap">({math}),</span> then {math} alone</p>'
+    )
+    # a formula holding a bracket, and two formulas in a row, each wrapped on its own
+    two = '<span class="math notranslate nohighlight">\\(f(x)\\)</span>'
+    assert fixes.math_keeps_its_punctuation(f"{two}{math};") == (
+        f'{two}<span class="book-nowrap">{math};</span>'
+    )
+
+
 def test_images_link_to_themselves_and_wide_ones_are_marked():
     body = ('<figure><img alt="wide" src="../_images/a.png" /></figure>'
             '<img alt="square" class="x" src="../_images/b.png" />'

@@ -34,7 +34,12 @@ What it does, and why:
     ``doc-biblioentry``, so the list holds list items (axe: aria-required-children);
   - myst-nb's "Show code cell source" toggles lose their ``aria-label="Toggle hidden
     content"``, so their name is the text a reader sees on them (axe:
-    label-content-name-mismatch).
+    label-content-name-mismatch);
+  - an inline formula and the punctuation that touches it (an opening bracket before,
+    a full stop, comma, colon, semicolon or closing bracket after) are wrapped in one
+    ``<span class="book-nowrap">``: the theme shows inline math as an inline box, and
+    the browser may break a line between a box and the next character, which left a
+    full stop alone at the start of a line.
 """
 
 from __future__ import annotations
@@ -58,6 +63,11 @@ ANCHOR_OPEN = re.compile(r"<a\b")
 DATA_IMAGE = re.compile(r'src="data:image/(png|jpeg|gif|svg\+xml);base64,([A-Za-z0-9+/=\s]+)"')
 DATA_EXTENSIONS = {"png": "png", "jpeg": "jpg", "gif": "gif", "svg+xml": "svg"}
 SUMMARY_LABEL = re.compile(r'<summary aria-label="Toggle hidden content">')
+INLINE_MATH_PUNCTUATION = re.compile(
+    r'(\(?)(<span class="math notranslate nohighlight">(?:(?!</span>).)*?</span>)'
+    r"([.,;:!?)]*)",
+    re.DOTALL,
+)
 
 
 def dedupe_inline_scripts(app, pagename: str, templatename: str, context: dict[str, Any],
@@ -91,6 +101,17 @@ def bibliography_list_items(body: str) -> str:
 def summary_names(body: str) -> str:
     """``<summary>`` toggles named by their visible text, not a different aria-label."""
     return SUMMARY_LABEL.sub("<summary>", body)
+
+
+def math_keeps_its_punctuation(body: str) -> str:
+    """Each inline formula with the punctuation touching it in one no-wrap span."""
+
+    def wrap(m: re.Match) -> str:
+        if not (m[1] or m[3]):
+            return m[0]
+        return f'<span class="book-nowrap">{m[1]}{m[2]}{m[3]}</span>'
+
+    return INLINE_MATH_PUNCTUATION.sub(wrap, body)
 
 
 def extract_data_images(body: str, outdir: Path, imgpath: str,
@@ -199,6 +220,7 @@ def rewrite_body(app, pagename: str, templatename: str, context: dict[str, Any],
     body = empty_headers_to_cells(body)
     body = bibliography_list_items(body)
     body = summary_names(body)
+    body = math_keeps_its_punctuation(body)
     context["body"] = link_images(body, image_size)
 
 

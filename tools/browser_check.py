@@ -243,7 +243,8 @@ return found;
 """
 
 # Runs in the page at 390 px: content that sticks out of the screen, or out of a box
-# that hides its overflow, and is not inside a box that scrolls sideways.
+# that hides its overflow, and is not inside a box that scrolls sideways; and inline
+# formulas that scroll although they fit their line.
 CLIPPED_JS = r"""
 const article = document.querySelector("article") || document.querySelector("main");
 const viewport = window.innerWidth;
@@ -280,6 +281,19 @@ for (const el of article.querySelectorAll(selector)) {
                + cut);
   }
   if (found.length >= 10) break;
+}
+// an inline formula that fits its line must not scroll (something invisible in it, such
+// as MathJax's copy for screen readers, wider than the formula shown)
+for (const span of article.querySelectorAll("span.math")) {
+  const math = span.querySelector("mjx-math");
+  if (!math || !span.getClientRects().length || found.length >= 10) continue;
+  const shown = Math.ceil(math.getBoundingClientRect().width);
+  if (shown <= span.clientWidth + 1 && span.scrollWidth > span.clientWidth + 1) {
+    const section = span.closest("section[id]");
+    found.push(`inline formula ${section ? "in #" + section.id : ""} `
+               + `"${span.textContent.trim().slice(0, 30)}" scrolls (${span.scrollWidth} `
+               + `px of content in ${span.clientWidth} px) although it is ${shown} px wide`);
+  }
 }
 return {found, scrollWidth: document.documentElement.scrollWidth, innerWidth: viewport};
 """
