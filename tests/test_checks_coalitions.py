@@ -337,6 +337,42 @@ def _coverage_by_budget(budget, scales):
     return out
 
 
+def _lowest_coverage_z(scale: float) -> float:
+    """The page's ``cov_low_z`` with every error bar times ``scale``: the lowest coverage
+    from cov_from on, in standard errors (from the estimates' own coverage) below 95 %."""
+    from benchmarks.games import make_game
+
+    p = int(_page_number(r"p_cov, cov_n = (\d+),"))
+    budgets = [int(n) for n in re.search(r"p_cov, cov_n = \d+, \(([0-9, ]+)\)", PAGE)
+               .group(1).split(",")]
+    large = [n for n in budgets if n >= _page_number(r"cov_mid, cov_from = \d+, (\d+)")]
+    rows, seeds = (int(_page_number(r"cov_rows, cov_seeds = (\d+), \d+")),
+                   int(_page_number(r"cov_rows, cov_seeds = \d+, (\d+)")))
+    cells = []
+    for family in ("mlp", "soum"):
+        games = [make_game(family, p, 900, r) for r in range(rows)]
+        for n in large:
+            per_estimate = [
+                np.mean(np.abs(ex.values - game.exact) <= 1.96 * scale * ex.error_std)
+                for game in games for s in range(seeds)
+                for ex in [companion.kernel_shap(game.as_model(), np.ones(p),
+                                                 np.zeros((1, p)), n_samples=n, rng=s)]
+            ]
+            cells.append((np.mean(per_estimate),
+                          np.std(per_estimate, ddof=1) / np.sqrt(len(per_estimate))))
+    coverage, se = min(cells)
+    return (0.95 - coverage) / se
+
+
+def test_narrow_bars_claim_rejects_bars_a_fifth_wider():
+    """The page says the lowest coverage from cov_from on is below 95 % by more than
+    noise (its assert: more than 1.96 standard errors). Bars a fifth wider than the
+    companion's would make that claim false, and the check fails for them."""
+    assert "assert cov_low_z > 1.96" in PAGE
+    assert _lowest_coverage_z(1.0) > 1.96    # as on the page
+    assert _lowest_coverage_z(1.2) <= 1.96   # bars a fifth wider: the check fails
+
+
 def test_coverage_by_budget_checks_reject_bars_of_the_wrong_width():
     """The page asks the bars to be too narrow where they first turn finite (coverage
     below its floor) and to cover at least the floor from cov_from on: bars twice as
