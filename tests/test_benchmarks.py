@@ -383,6 +383,17 @@ def test_the_time_goal_summary_finds_each_contradicted_statement():
     assert any("as many cells" in w for w in found)
     assert any("above the time goal" in w for w in planted(slow_paired))
 
+    def fast_fit(c):  # as fast as shap where it fits, on one cell
+        if (c["family"], c["p"], c["B"]) == ("trees", 12, 200):
+            c["time_ratio"] = 1.0
+
+    def slow_small(c):  # the largest time ratio on a small cell
+        if (c["family"], c["p"], c["B"]) == ("soum", 8, 200):
+            c["time_ratio"] = 1e4
+
+    assert any("trees p=12 B=200, where it fits" in w for w in planted(fast_fit))
+    assert any("at p=8 B=200, not at the largest" in w for w in planted(slow_small))
+
 
 def test_the_accuracy_summary_finds_each_contradicted_statement():
     """The appendix asserts that the committed results contradict none of its accuracy
@@ -445,6 +456,17 @@ def test_the_accuracy_summary_finds_each_contradicted_statement():
     assert found(worst_at_500, "furthest behind at B=500")
     assert found(worst_wins_all, "wins on 10 of 10")
     assert found(worst_wins_none, "wins on 0 of 10")
+
+    def network_at_floor(c):  # a network cell at the reference's floor
+        if (c["family"], c["p"], c["B"]) == ("mlp", 12, 2000):
+            c["methods"]["companion"]["median_mse"] = 0.0
+
+    def worst_seed_dependent(c):  # the worst cell's error moves with the seed
+        if c["B_label"] == "2p+2" and c["mse_ratio"] > 1.5:
+            c["methods"]["companion"]["mse"][1] *= 1.01
+
+    assert found(network_at_floor, "floor on mlp p=12 B=2000, not on trees")
+    assert found(worst_seed_dependent, "depends on the seed")
 
 
 def test_the_companions_own_designs_are_not_peers():
