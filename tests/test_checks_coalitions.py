@@ -365,9 +365,9 @@ def _lowest_coverage_z(scale: float) -> float:
 
 
 def test_narrow_bars_claim_rejects_bars_a_fifth_wider():
-    """The page says the lowest coverage from cov_from on is below 95 % by more than
-    noise (its assert: more than 1.96 standard errors). Bars a fifth wider than the
-    companion's would make that claim false, and the check fails for them."""
+    """The page says the lowest coverage from cov_from on hints at bars slightly too
+    narrow (its assert: more than 1.96 rough standard errors below 95 %). Bars a fifth
+    wider than the companion's would make that claim false, and the check fails."""
     assert "assert cov_low_z > 1.96" in PAGE
     assert _lowest_coverage_z(1.0) > 1.96    # as on the page
     assert _lowest_coverage_z(1.2) <= 1.96   # bars a fifth wider: the check fails
