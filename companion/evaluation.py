@@ -215,6 +215,7 @@ def _sf(x: float, w: np.ndarray, c: np.ndarray) -> float:
     near = _quad(integrand, 0.0, 1.0)
     if split > 1.0:
         near += _quad(lambda t: integrand(np.exp(t)) * np.exp(t), 0.0, np.log(split))
+
     def negligible_beyond(u):
         return log_envelope(u) + np.log(2 * np.pi / x) < np.log(1e-14)
 

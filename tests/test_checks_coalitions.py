@@ -312,54 +312,51 @@ def test_adjustment_checks_reject_a_correction_twice_the_right_size():
     assert not _adjustment_checks(2.0)
 
 
-def _coverage_by_budget(budget, scales):
-    """The page's coverage cell at one budget, with every error bar times each of
-    ``scales``: the coverage of each family's (finite) bars, per scale."""
+@functools.lru_cache(maxsize=None)
+def _coverage_estimates(family: str, budget: int):
+    """The page's coverage cell for one family at one budget: every estimate's absolute
+    errors and error bars, ``(rows * seeds, p)`` each (computed once per test run)."""
     from benchmarks.games import make_game
 
     p = int(_page_number(r"p_cov, cov_n = (\d+),"))
     rows, seeds = (int(_page_number(r"cov_rows, cov_seeds = (\d+), \d+")),
                    int(_page_number(r"cov_rows, cov_seeds = \d+, (\d+)")))
+    errors, bars = [], []
+    for r in range(rows):
+        game = make_game(family, p, 900, r)
+        for s in range(seeds):
+            ex = companion.kernel_shap(game.as_model(), np.ones(p), np.zeros((1, p)),
+                                       n_samples=budget, rng=s)
+            assert np.all(np.isfinite(ex.error_std))
+            errors.append(np.abs(ex.values - game.exact))
+            bars.append(ex.error_std)
+    return np.array(errors), np.array(bars)
+
+
+def _coverage_by_budget(budget, scales):
+    """The page's coverage cell at one budget, with every error bar times each of
+    ``scales``: the coverage of each family's (finite) bars, per scale."""
     out = {scale: [] for scale in scales}
     for family in ("mlp", "soum"):
-        errors, bars = [], []
-        for r in range(rows):
-            game = make_game(family, p, 900, r)
-            for s in range(seeds):
-                ex = companion.kernel_shap(game.as_model(), np.ones(p), np.zeros((1, p)),
-                                           n_samples=budget, rng=s)
-                assert np.all(np.isfinite(ex.error_std))
-                errors.append(np.abs(ex.values - game.exact))
-                bars.append(ex.error_std)
+        errors, bars = _coverage_estimates(family, budget)
         for scale in scales:
-            out[scale].append(float(np.mean(np.array(errors)
-                                            <= 1.96 * scale * np.array(bars))))
+            out[scale].append(float(np.mean(errors <= 1.96 * scale * bars)))
     return out
 
 
 def _lowest_coverage_z(scale: float) -> float:
     """The page's ``cov_low_z`` with every error bar times ``scale``: the lowest coverage
     from cov_from on, in standard errors (from the estimates' own coverage) below 95 %."""
-    from benchmarks.games import make_game
-
-    p = int(_page_number(r"p_cov, cov_n = (\d+),"))
     budgets = [int(n) for n in re.search(r"p_cov, cov_n = \d+, \(([0-9, ]+)\)", PAGE)
                .group(1).split(",")]
     large = [n for n in budgets if n >= _page_number(r"cov_mid, cov_from = \d+, (\d+)")]
-    rows, seeds = (int(_page_number(r"cov_rows, cov_seeds = (\d+), \d+")),
-                   int(_page_number(r"cov_rows, cov_seeds = \d+, (\d+)")))
     cells = []
     for family in ("mlp", "soum"):
-        games = [make_game(family, p, 900, r) for r in range(rows)]
         for n in large:
-            per_estimate = [
-                np.mean(np.abs(ex.values - game.exact) <= 1.96 * scale * ex.error_std)
-                for game in games for s in range(seeds)
-                for ex in [companion.kernel_shap(game.as_model(), np.ones(p),
-                                                 np.zeros((1, p)), n_samples=n, rng=s)]
-            ]
-            cells.append((np.mean(per_estimate),
-                          np.std(per_estimate, ddof=1) / np.sqrt(len(per_estimate))))
+            errors, bars = _coverage_estimates(family, n)
+            per_estimate = np.mean(errors <= 1.96 * scale * bars, axis=1)
+            cells.append((per_estimate.mean(),
+                          per_estimate.std(ddof=1) / np.sqrt(len(per_estimate))))
     coverage, se = min(cells)
     return (0.95 - coverage) / se
 
