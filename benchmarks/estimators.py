@@ -560,7 +560,9 @@ def accuracy_summary(results: list[dict]) -> dict:
       times it, ``"floor_cells"``) are all on trees;
     * at ``B = 2p + 2`` its answer does not depend on the seed (it samples nothing), so
       the worst cell's ratio rests on its instances; ``"worst_spread"`` is the largest
-      over the smallest of the companion's errors there, one per instance.
+      over the smallest of the companion's errors there, one per instance;
+    * every measured ``p`` gets the default's pair-and-triple surrogate
+      (:func:`companion.fits.auto_order` is 3).
     """
     cells = informative(results)
     err = np.array([c["mse_ratio"] for c in cells])
@@ -612,6 +614,13 @@ def accuracy_summary(results: list[dict]) -> dict:
         f"B={c['B']}, not on trees"
         for c in out["floor_cells"]
         if c["family"] != "trees"
+    ]
+    from companion.fits import auto_order
+
+    wrong += [
+        f"at p={p} the default fits no triple terms"
+        for p in sorted({c["p"] for c in results})
+        if auto_order(p) != 3
     ]
     if worst["B_label"] == "2p+2" and not np.all(by_row == by_row[:, :1]):
         wrong.append("at B=2p+2 the companion's error in the worst cell depends on the seed")

@@ -468,6 +468,12 @@ def test_the_accuracy_summary_finds_each_contradicted_statement():
     assert found(network_at_floor, "floor on mlp p=12 B=2000, not on trees")
     assert found(worst_seed_dependent, "depends on the seed")
 
+    def beyond_triples(c):  # a cell measured where the default fits pairs only
+        if (c["family"], c["p"], c["B"]) == ("mlp", 20, 200):
+            c["p"] = 25
+
+    assert found(beyond_triples, "at p=25 the default fits no triple terms")
+
 
 def test_the_companions_own_designs_are_not_peers():
     """``design="paired"`` runs beside the default but is never the best peer, even
