@@ -139,6 +139,48 @@ def test_sidebar_toggles_open_and_close_the_drawers(reports):
         "no phone screenshot of chapter 1 with its chapter list opened from the hamburger")
 
 
+# Planted into a built page before the toggle check: a hamburger whose taps are swallowed,
+# and one that opens its drawer 2.5 s late (a browser whose frames starve on a busy
+# machine; longer than the settle wait after a tap, shorter than TOGGLE_STATE_S).
+DEAD_TOGGLE_JS = r"""
+window.addEventListener("click", e => {
+  if (e.target.closest(".primary-toggle")) { e.stopImmediatePropagation(); e.preventDefault(); }
+}, true);
+"""
+SLOW_TOGGLE_JS = r"""
+let late = false;
+window.addEventListener("click", e => {
+  const button = e.target.closest(".primary-toggle");
+  if (!button || late) return;
+  e.stopImmediatePropagation(); e.preventDefault();
+  setTimeout(() => { late = true; button.click(); late = false; }, 2500);
+}, true);
+"""
+
+
+def test_toggle_check_rejects_a_dead_hamburger_and_waits_for_a_slow_one(reports):
+    """The toggle check can fail: on a phone, a hamburger that does nothing is reported;
+    one whose drawer opens 2.5 s after the tap is not (CI once failed a working drawer
+    that was read before it had slid in)."""
+    found = {}
+    with browser_check.serve(HTML) as base_url, \
+            browser_check.chromium(BROWSER, DRIVER) as web:
+        browser_check._set_viewport(web, browser_check.MOBILE_WIDTH,
+                                    browser_check.MOBILE_HEIGHT)
+        for name, script in (("dead", DEAD_TOGGLE_JS), ("slow", SLOW_TOGGLE_JS),
+                             ("as built", "")):
+            web.get(base_url + "book/01_three_player_game.html")
+            if script:
+                web.execute_script(script)
+            report = browser_check.PageReport(page=name)
+            browser_check.check_toggles(web, report, browser_check.MOBILE_WIDTH,
+                                        browser_check.MOBILE_HEIGHT)
+            found[name] = report.problems["toggles"]
+    assert any("did not open the chapter list" in p for p in found["dead"]), found
+    assert not found["slow"], found
+    assert not found["as built"], found
+
+
 def test_code_and_equations_fit_their_column(reports):
     """At 1280 px no code block or display equation scrolls sideways.
 

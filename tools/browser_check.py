@@ -61,6 +61,11 @@ AXE_JS = Path(os.environ.get(
     "AXE_CORE_JS", ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"))
 TOGGLE_SETTLE_S = 2.0  # at most, after a tap: the drawers slide in and out in 0.3 s
 TOGGLE_FALLBACK_S = 0.6  # a fixed wait instead, when the page cannot list its animations
+# At most, after a tap, for the sidebar to reach the state the tap asks for. On a loaded
+# machine the browser's frames starve: the drawer's 0.3 s slide can outlast the settle
+# wait, and a drawer read mid-slide is not yet "shown". A toggle that does nothing still
+# fails, after this wait.
+TOGGLE_STATE_S = 8.0
 AXE_TIMEOUT_S = 240  # axe-core on a long chapter, on a busy machine
 PAGE_TIMEOUT_S = 120  # a long chapter on a busy machine
 COMMAND_TIMEOUT_S = 600
@@ -547,6 +552,21 @@ def _sidebar(web, which: str) -> dict:
     return web.execute_script(SIDEBAR_JS, which)
 
 
+def _sidebar_after_tap(web, which: str, shown: bool) -> dict:
+    """The sidebar's state once it is ``shown`` (or hidden) as the tap asked, read every
+    0.1 s for at most ``TOGGLE_STATE_S``; then the animations are let finish, so that a
+    screenshot or the next tap finds the drawer at rest. Returns the last state read."""
+    deadline = time.monotonic() + TOGGLE_STATE_S
+    state = _sidebar(web, which)
+    while state["shown"] != shown and time.monotonic() < deadline:
+        time.sleep(0.1)
+        state = _sidebar(web, which)
+    if state["shown"] == shown:
+        web.execute_async_script(SETTLE_TAP_JS, 1000 * TOGGLE_SETTLE_S)
+        state = _sidebar(web, which)
+    return state
+
+
 def check_toggles(web, report: PageReport, width: int, height: int,
                   nav_screenshot: Path | None = None) -> None:
     """The sidebar toggles open and close their sidebars, as a reader taps them.
@@ -575,7 +595,7 @@ def check_toggles(web, report: PageReport, width: int, height: int,
                 continue
             button = state["buttons"][0]
             _tap(web, button["x"], button["y"])
-            hidden = _sidebar(web, which)
+            hidden = _sidebar_after_tap(web, which, shown=False)
             if hidden["shown"]:
                 problems.append(f"{at}: the hamburger did not hide the {name}")
             if not hidden["buttons"]:
@@ -584,7 +604,7 @@ def check_toggles(web, report: PageReport, width: int, height: int,
                 continue
             button = hidden["buttons"][0]  # the page widened: the button moved
             _tap(web, button["x"], button["y"])
-            if not _sidebar(web, which)["shown"]:
+            if not _sidebar_after_tap(web, which, shown=True)["shown"]:
                 problems.append(f"{at}: the hamburger did not show the {name} again")
                 web.refresh()
             continue
@@ -597,7 +617,7 @@ def check_toggles(web, report: PageReport, width: int, height: int,
             continue
         button = state["buttons"][0]
         _tap(web, button["x"], button["y"])
-        opened = _sidebar(web, which)
+        opened = _sidebar_after_tap(web, which, shown=True)
         if not opened["shown"]:
             problems.append(f"{at}: tapping '{button['label']}' did not open the {name}")
             continue
@@ -605,7 +625,7 @@ def check_toggles(web, report: PageReport, width: int, height: int,
             _screenshot(web, nav_screenshot, width, height, full_page=False)
         beside = width - 12 if which == "primary" else 12
         _tap(web, beside, height / 2)
-        if _sidebar(web, which)["shown"]:
+        if _sidebar_after_tap(web, which, shown=False)["shown"]:
             problems.append(f"{at}: a tap beside the open {name} did not close it")
             web.refresh()
 
