@@ -107,6 +107,11 @@ def shortcut_check(shortcut_best, eliminated):
     assert shortcut_best > 100 * eliminated
 
 
+def rounding_check(float64_error, exact_arithmetic_error):
+    """At the largest M, float64 misses by over 1000 times what exact arithmetic does."""
+    assert float64_error > 1000 * exact_arithmetic_error
+
+
 def background_check(phi1, n_rows, spread, n_random=100):
     """Each background's phi_1 within 4 sd of the random backgrounds' mean: the sd of
     the difference, from the background's own sd (scaled to its size) and that of the
@@ -139,6 +144,15 @@ def test_shortcut_check_fails_when_the_shortcut_is_as_good_as_elimination():
     shortcut_check(3e-12, 8e-15)
     with pytest.raises(AssertionError):
         shortcut_check(3e-12, 1e-13)
+
+
+def test_rounding_check_fails_when_float64_is_as_good_as_exact_arithmetic():
+    # chapter 4's sizes at M = 1e14: float64 misses by about 1e-10 (2e-10 on another
+    # processor), exact arithmetic by 9e-17; a solve that lost no more than a few
+    # hundred units of roundoff to the conditioning would be rejected
+    rounding_check(1.5e-10, 9.3e-17)
+    with pytest.raises(AssertionError):
+        rounding_check(9e-14, 9.3e-17)
 
 
 # ----------------------------------------------------------------------------- disk
